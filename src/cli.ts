@@ -1,0 +1,19 @@
+import { Command } from 'commander';
+import { createRequire } from 'node:module';
+import { registerServiceCommands } from './service/commands.js';
+import { registerPlannedGroups } from './cli-planned.js';
+
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+
+/** The `librechat-supabase` command line: one program, each capability registers its own commands. */
+export function buildProgram(): Command {
+  const program = new Command('librechat-supabase')
+    .description('Connect a LibreChat deployment to Supabase: library sync, user backfill, tenant sync, operations')
+    .version(version)
+    .showHelpAfterError('(add --help for usage)');
+  registerServiceCommands(program);
+  registerPlannedGroups(program);
+  return program;
+}
+
+await buildProgram().parseAsync(process.argv);
