@@ -8,3 +8,4 @@ export { createLogger, redact, silentLogger, type HostLogger, type Logger } from
 export { createPool, withTransaction, quoteIdent, validateIdentifier } from './core/database.js';
 export { migrate, pendingMigrations, readMigrations, type Migration, type MigrateResult } from './core/migrations.js';
 export { createSyncService, type SyncService, type ServicePlugin, type SyncServiceContext } from './service/server.js';
+export { inferCategory, extractVariables, resolveCategory, DEFAULT_CATEGORIES, GENERAL_CATEGORY, LIBRECHAT_SPECIAL_VARIABLES, type CategorizableItem, type CategoryInference, type InferCategoryOptions, type Taxonomy, type CategoryDefinition, type CategorySource, type ResolveCategoryInput, type ResolvedCategory, type PromptVariable } from './infer/index.js';

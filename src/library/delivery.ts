@@ -1,0 +1,164 @@
+import PQueue from 'p-queue';
+import { describeError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+
+/**
+ * Delivers library changes to Supabase off the request path. Changes are coalesced per item (only the latest
+ * matters, because each is re-read from LibreChat when delivered), written in batches, and retried with
+ * exponential backoff and jitter while Supabase is slow or down. Memory stays bounded by `maxPending` distinct
+ * items; past that, changes are counted as overflowed and left to reconciliation, never silently forgotten.
+ */
+export interface DeliveryOptions<T> {
+  /** Writes one batch; throws to have the whole batch retried. */
+  deliver: (batch: T[]) => Promise<void>;
+  logger: Logger;
+  batchSize?: number;
+  maxPending?: number;
+  /** First retry delay; doubles per failure up to `maxRetryDelayMs`. */
+  retryDelayMs?: number;
+  maxRetryDelayMs?: number;
+}
+
+export interface DeliveryStats {
+  depth: number;
+  delivered: number;
+  failures: number;
+  overflowed: number;
+  lastError: string | null;
+  lastErrorAt: string | null;
+  lastDeliveredAt: string | null;
+}
+
+export class DeliveryQueue<T> {
+  private readonly pending = new Map<string, T>();
+  private readonly worker = new PQueue({ concurrency: 1 });
+  private readonly batchSize: number;
+  private readonly maxPending: number;
+  private readonly retryDelayMs: number;
+  private readonly maxRetryDelayMs: number;
+  private consecutiveFailures = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly stats: DeliveryStats = {
+    depth: 0,
+    delivered: 0,
+    failures: 0,
+    overflowed: 0,
+    lastError: null,
+    lastErrorAt: null,
+    lastDeliveredAt: null,
+  };
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly options: DeliveryOptions<T>) {
+    this.batchSize = options.batchSize ?? 500;
+    this.maxPending = options.maxPending ?? 100_000;
+    this.retryDelayMs = options.retryDelayMs ?? 250;
+    this.maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
+  }
+
+  /** Queues the latest state of one item; an older queued state of the same key is replaced. */
+  enqueue(key: string, change: T): void {
+    if (this.closed) return;
+    if (!this.pending.has(key) && this.pending.size >= this.maxPending) {
+      this.stats.overflowed += 1;
+      if (this.stats.overflowed === 1 || this.stats.overflowed % 10_000 === 0) {
+        this.options.logger.warn('library delivery queue is full; run `librechat-supabase library reconcile` once Supabase is back', {
+          overflowed: this.stats.overflowed,
+          maxPending: this.maxPending,
+        });
+      }
+      return;
+    }
+    this.pending.delete(key); // re-insert so the newest change goes to the back
+    this.pending.set(key, change);
+    this.schedule();
+  }
+
+  /** Current depth, counters and last error. */
+  getStats(): DeliveryStats {
+    return { ...this.stats, depth: this.pending.size };
+  }
+
+  /** Resolves once every change queued so far has been delivered (keeps retrying while the store is down). */
+  async flush(): Promise<void> {
+    if (this.pending.size === 0 && this.worker.size === 0 && this.worker.pending === 0) return;
+    this.schedule(true);
+    this.retryTimer?.ref?.();
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Stops retrying; what is still pending is returned (for a last flush attempt or reconciliation). */
+  close(): T[] {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    const left = [...this.pending.values()];
+    this.pending.clear();
+    this.notifyIdle();
+    return left;
+  }
+
+  private schedule(immediately = false): void {
+    if (this.closed) return;
+    if (this.retryTimer && !immediately) return;
+    if (immediately && this.retryTimer && this.consecutiveFailures === 0) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+    }
+    if (this.retryTimer) return;
+    if (this.worker.size > 0) return; // a drain is already queued behind the running one
+    // Wait one turn of the event loop so changes made together are coalesced and batched together.
+    void this.worker.add(async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      await this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (!this.closed && this.pending.size > 0) {
+      const keys = [...this.pending.keys()].slice(0, this.batchSize);
+      const batch = keys.map((key) => this.pending.get(key)!);
+      for (const key of keys) this.pending.delete(key);
+      try {
+        await this.options.deliver(batch);
+        this.consecutiveFailures = 0;
+        this.stats.delivered += batch.length;
+        this.stats.lastDeliveredAt = new Date().toISOString();
+      } catch (error) {
+        // Put back what failed unless a newer change for the same item arrived meanwhile.
+        keys.forEach((key, index) => {
+          if (!this.pending.has(key)) this.pending.set(key, batch[index]!);
+        });
+        this.consecutiveFailures += 1;
+        this.stats.failures += 1;
+        this.stats.lastError = describeError(error);
+        this.stats.lastErrorAt = new Date().toISOString();
+        const delay = this.backoff();
+        this.options.logger.warn('library delivery failed; will retry', {
+          error: this.stats.lastError,
+          retryInMs: delay,
+          depth: this.pending.size,
+        });
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          this.schedule();
+        }, delay);
+        // Don't hold a host process open just for a retry, unless someone awaits flush().
+        if (this.idleWaiters.length === 0) this.retryTimer.unref?.();
+        return;
+      }
+    }
+    if (this.pending.size === 0) this.notifyIdle();
+  }
+
+  private backoff(): number {
+    const exponential = Math.min(this.maxRetryDelayMs, this.retryDelayMs * 2 ** Math.min(this.consecutiveFailures - 1, 20));
+    return Math.round(exponential / 2 + Math.random() * (exponential / 2));
+  }
+
+  private notifyIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}

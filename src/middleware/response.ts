@@ -1,0 +1,79 @@
+import type { Request, Response } from 'express';
+
+export interface HandledRequest {
+  method: string;
+  /** `req.baseUrl + req.path` as seen when our middleware ran (the full path, not the router-relative one). */
+  path: string;
+  query: Record<string, unknown>;
+  body: unknown;
+  status: number;
+  /** What the router passed to res.json, if anything. */
+  responseBody: unknown;
+  /** `req.user` as LibreChat's router left it (it authenticates inside the router). */
+  user: LibreChatRequestUser | undefined;
+  /** Bytes written by a streamed response (SSE chats), in order, capped. */
+  streamTail: string;
+}
+
+export interface LibreChatRequestUser {
+  id?: string;
+  _id?: unknown;
+  email?: string;
+  name?: string;
+  role?: string;
+  tenantId?: string;
+}
+
+const STREAM_TAIL_LIMIT = 4096;
+
+/**
+ * Calls `onHandled` after LibreChat has sent the response of this request — never before, never delaying it,
+ * and never letting an error escape into LibreChat. `res.json` is observed, not replaced in behaviour.
+ */
+export function observeResponse(req: Request, res: Response, onHandled: (handled: HandledRequest) => void, options: { captureStream?: boolean } = {}): void {
+  const path = `${req.baseUrl}${req.path}`;
+  let responseBody: unknown;
+  let streamTail = '';
+
+  const originalJson = res.json;
+  res.json = function observedJson(this: Response, body?: unknown) {
+    responseBody = body;
+    return originalJson.call(this, body);
+  } as Response['json'];
+
+  if (options.captureStream) {
+    const originalWrite = res.write;
+    res.write = function observedWrite(this: Response, chunk: unknown, ...rest: unknown[]) {
+      if (typeof chunk === 'string' || Buffer.isBuffer(chunk)) {
+        streamTail = (streamTail + chunk.toString()).slice(-STREAM_TAIL_LIMIT);
+      }
+      return (originalWrite as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+    } as Response['write'];
+  }
+
+  res.once('finish', () => {
+    setImmediate(() => {
+      try {
+        onHandled({
+          method: req.method,
+          path,
+          query: req.query as Record<string, unknown>,
+          body: req.body,
+          status: res.statusCode,
+          responseBody,
+          user: (req as Request & { user?: LibreChatRequestUser }).user,
+          streamTail,
+        });
+      } catch {
+        // Library sync must never break LibreChat; the handler logs its own failures.
+      }
+    });
+  });
+}
+
+export function userIdOf(user: LibreChatRequestUser | undefined): string | null {
+  if (!user) return null;
+  if (typeof user.id === 'string' && user.id) return user.id;
+  if (user._id) return String(user._id);
+  return null;
+}

@@ -1,0 +1,61 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Logger } from '../core/logger.js';
+import { classifyUsage } from '../middleware/classify.js';
+import { observeResponse } from '../middleware/response.js';
+import type { OrganizationResolver } from '../library/organizations.js';
+import type { UsageBuffer } from './usage-buffer.js';
+
+export interface TrackUsageDependencies {
+  usage: UsageBuffer;
+  organizations: OrganizationResolver;
+  logger: Logger;
+}
+
+/** An SSE error event or an error payload at the end of a streamed chat means the chat did not complete. */
+const STREAM_ERROR = /(^|\n)event:\s*error\b|"error"\s*:\s*true/;
+
+/**
+ * `trackUsage`: counts an agent chat that completed without error (a streamed chat is counted when its response
+ * finishes) and a prompt use (`POST /api/prompts/groups/:id/use`, 2xx). Views are never uses. The count goes to
+ * the user's organization library, as an increment, off the request path.
+ */
+export function createTrackUsageMiddleware(deps: TrackUsageDependencies): RequestHandler {
+  return function trackUsage(req: Request, res: Response, next: NextFunction) {
+    if (req.method !== 'POST') return next();
+    try {
+      const event = classifyUsage(req.method, `${req.baseUrl}${req.path}`, req.body);
+      if (!event) return next();
+      let aborted = false;
+      res.once('close', () => {
+        if (!res.writableFinished) aborted = true;
+      });
+      observeResponse(
+        req,
+        res,
+        (handled) => {
+          if (aborted || handled.status < 200 || handled.status >= 300) return;
+          if (event.kind === 'agent' && STREAM_ERROR.test(handled.streamTail)) return;
+          const user = handled.user;
+          if (!user) return;
+          const at = new Date();
+          deps.organizations
+            .forUser(user)
+            .then((organization) => {
+              if (!organization) return;
+              deps.usage.record({
+                organizationId: organization.id,
+                itemType: event.kind === 'agent' ? 'agent' : 'prompt',
+                librechatId: event.kind === 'agent' ? event.agentId : event.groupId,
+                at,
+              });
+            })
+            .catch((error: unknown) => deps.logger.warn('could not resolve the organization for a usage event', { error }));
+        },
+        { captureStream: event.kind === 'agent' },
+      );
+    } catch (error) {
+      deps.logger.warn('trackUsage could not observe a request', { error });
+    }
+    next();
+  };
+}
