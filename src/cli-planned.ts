@@ -5,11 +5,6 @@ import type { Command } from 'commander';
  * code 2, instead of pretending to work. Each entry is removed when its capability registers real commands.
  */
 const PLANNED: Array<{ name: string; description: string }> = [
-  { name: 'users', description: 'Legacy user backfill: status and sync of Supabase users into LibreChat (not available yet)' },
-  { name: 'tenants', description: 'Tenant sync: register chat deployments and sync them into per-tenant schemas (not available yet)' },
-  { name: 'library', description: 'Library sync maintenance: reconcile and pull (not available yet)' },
-  { name: 'doctor', description: 'Check every setting and connection, each with its fix (not available yet)' },
-  { name: 'secrets', description: 'Generate the secrets LibreChat and this package need (not available yet)' },
 ];
 
 export function registerPlannedGroups(program: Command): void {

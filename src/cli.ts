@@ -2,6 +2,10 @@ import { Command } from 'commander';
 import { createRequire } from 'node:module';
 import { registerServiceCommands } from './service/commands.js';
 import { registerPlannedGroups } from './cli-planned.js';
+import { registerUsersCommands } from './users/commands.js';
+import { registerOpsCommands } from './ops/commands.js';
+import { registerLibraryCommands } from './library/commands.js';
+import { registerTenantCommands } from './tenants/commands.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -12,6 +16,10 @@ export function buildProgram(): Command {
     .version(version)
     .showHelpAfterError('(add --help for usage)');
   registerServiceCommands(program);
+  registerOpsCommands(program);
+  registerUsersCommands(program);
+  registerLibraryCommands(program);
+  registerTenantCommands(program);
   registerPlannedGroups(program);
   return program;
 }

@@ -9,3 +9,19 @@ export { createPool, withTransaction, quoteIdent, validateIdentifier } from './c
 export { migrate, pendingMigrations, readMigrations, type Migration, type MigrateResult } from './core/migrations.js';
 export { createSyncService, type SyncService, type ServicePlugin, type SyncServiceContext } from './service/server.js';
 export { inferCategory, extractVariables, resolveCategory, DEFAULT_CATEGORIES, GENERAL_CATEGORY, LIBRECHAT_SPECIAL_VARIABLES, type CategorizableItem, type CategoryInference, type InferCategoryOptions, type Taxonomy, type CategoryDefinition, type CategorySource, type ResolveCategoryInput, type ResolvedCategory, type PromptVariable } from './infer/index.js';
+export {
+  createLibreChatSupabase,
+  syncToSupabase,
+  trackUsage,
+  injectOrganizationAgents,
+  injectOrganizationPrompts,
+  type LibreChatSupabase,
+  type LibraryHealth,
+} from './library/client.js';
+export type { LibreChatSupabaseOptions } from './library/options.js';
+export type { SharingPolicy, SharingContext } from './library/sync.js';
+export { syncTenant, type SyncOptions, type SyncResult, type SyncProgress, type TableResult } from './tenants/engine.js';
+export { registerTenant, startTenant, pauseTenant, deregisterTenant, type RegisterInput, type RegisterResult } from './tenants/lifecycle.js';
+export { tenantStatus, allTenantStatuses, type TenantStatus } from './tenants/status.js';
+export { validateTenantName } from './tenants/names.js';
+export { parseTenantConfig, type TenantConfig, type TenantConfigInput } from './tenants/config.js';

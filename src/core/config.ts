@@ -39,7 +39,11 @@ export const fernetKey = z
     message: 'must be a Fernet key: 32 bytes in URL-safe base64 (44 characters ending in "=")',
   });
 
-const port = z.coerce.number().int().min(1).max(65535);
+const port = z.coerce
+  .number({ error: 'must be a number' })
+  .int('must be a whole number')
+  .min(1, 'must be from 1 to 65535')
+  .max(65535, 'must be from 1 to 65535');
 
 export const SETTINGS = {
   supabaseUrl: {
@@ -76,6 +80,13 @@ export const SETTINGS = {
     secret: false,
     description: 'Base URL of the LibreChat server (for /health and the http provisioner).',
     fix: 'e.g. http://librechat:3080 (inside docker compose) or http://localhost:3080',
+  },
+  librechatServiceUserEmail: {
+    env: 'LIBRECHAT_SERVICE_USER_EMAIL',
+    schema: z.string().trim().toLowerCase().pipe(z.email('must be an email address')),
+    secret: false,
+    description: 'LibreChat user that owns templates pulled from Supabase and grants organization access (created without a password if missing).',
+    fix: 'An email for a dedicated LibreChat account, e.g. library@your-company.example',
   },
   librechatEncryptionKey: {
     env: 'LIBRECHAT_ENCRYPTION_KEY',
@@ -121,7 +132,7 @@ export const SETTINGS = {
   },
   dataDir: {
     env: 'LCS_DATA_DIR',
-    schema: z.string().trim().min(1),
+    schema: z.string().trim().min(1, 'must not be blank'),
     secret: false,
     description: 'Data folder of `up` (embedded Postgres). Default ./.librechat-supabase',
     fix: 'A writable folder path',
@@ -143,6 +154,7 @@ export type Config = {
   supabaseDbUrl?: string;
   librechatMongoUri?: string;
   librechatApiUrl?: string;
+  librechatServiceUserEmail?: string;
   librechatEncryptionKey?: string;
   apiToken?: string;
   webhookSecret?: string;

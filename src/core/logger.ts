@@ -1,12 +1,16 @@
-import { pino, type Logger as PinoLogger } from 'pino';
-import { redactConnectionStrings } from './errors.js';
+import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import { redactSecretsInText } from './errors.js';
 
 /** The logger shape every public entry point accepts: pino, winston (LibreChat's), console, or ours. */
 export interface HostLogger {
-  info: (...args: unknown[]) => unknown;
-  warn: (...args: unknown[]) => unknown;
-  error: (...args: unknown[]) => unknown;
-  debug: (...args: unknown[]) => unknown;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- winston's and pino's own signatures
+  info: (message: string, ...meta: any[]) => unknown;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  warn: (message: string, ...meta: any[]) => unknown;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  error: (message: string, ...meta: any[]) => unknown;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  debug: (message: string, ...meta: any[]) => unknown;
 }
 
 /** Our internal logger: message first, then structured fields (already redacted). */
@@ -42,16 +46,20 @@ const secretNames = new Set<string>(SECRET_FIELD_NAMES.map((name) => name.toLowe
 
 export function isSecretFieldName(name: string): boolean {
   const lower = name.toLowerCase();
-  return secretNames.has(lower) || /(password|secret|token|api_?key|service_?role_?key)$/i.test(name);
+  return secretNames.has(lower) || /(password|passwd|secret|token|api_?key|service_?role_?key|private_?key|cookie|credentials?)$/i.test(name);
 }
 
 /** Deep copy of `value` with secret fields replaced and passwords cut out of connection strings. */
 export function redact(value: unknown, depth = 0): unknown {
   if (depth > 8) return '[deep]';
-  if (typeof value === 'string') return redactConnectionStrings(value);
+  if (typeof value === 'string') return redactSecretsInText(value);
   if (value instanceof Error) {
-    return { name: value.name, message: redactConnectionStrings(value.message), code: (value as { code?: unknown }).code };
+    return { name: value.name, message: redactSecretsInText(value.message), code: (value as { code?: unknown }).code };
   }
+  // Objects without own enumerable fields would otherwise log as {} (or, for buffers, as every byte).
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
+  if (value instanceof URL) return redactSecretsInText(value.href);
+  if (ArrayBuffer.isView(value)) return `[binary ${value.byteLength} bytes]`;
   if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
@@ -68,6 +76,8 @@ export interface CreateLoggerOptions {
   logger?: HostLogger;
   level?: string;
   name?: string;
+  /** Where the pino logger writes its JSON lines; default stderr. */
+  destination?: DestinationStream;
 }
 
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
@@ -76,14 +86,14 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
     name: options.name ?? 'librechat-supabase',
     level: options.level ?? process.env.LCS_LOG_LEVEL ?? 'info',
     redact: { paths: SECRET_FIELD_NAMES.flatMap((name) => [name, `*.${name}`]), censor: '[redacted]' },
-  }, pino.destination(2));
+  }, options.destination ?? pino.destination(2));
   return fromPino(base);
 }
 
 function fromPino(base: PinoLogger): Logger {
   const write = (level: 'debug' | 'info' | 'warn' | 'error') => (message: string, fields?: Record<string, unknown>) => {
-    if (fields) base[level](redact(fields) as object, redactConnectionStrings(message));
-    else base[level](redactConnectionStrings(message));
+    if (fields) base[level](redact(fields) as object, redactSecretsInText(message));
+    else base[level](redactSecretsInText(message));
   };
   return {
     debug: write('debug'),
@@ -98,7 +108,7 @@ function fromHostLogger(host: HostLogger, bindings: Record<string, unknown>): Lo
   const prefix = '[librechat-supabase]';
   const write = (level: 'debug' | 'info' | 'warn' | 'error') => (message: string, fields?: Record<string, unknown>) => {
     const merged = { ...bindings, ...fields };
-    const text = `${prefix} ${redactConnectionStrings(message)}`;
+    const text = `${prefix} ${redactSecretsInText(message)}`;
     try {
       if (Object.keys(merged).length > 0) host[level](text, redact(merged));
       else host[level](text);

@@ -11,6 +11,8 @@ import type { Logger } from '../core/logger.js';
 export interface DeliveryOptions<T> {
   /** Writes one batch; throws to have the whole batch retried. */
   deliver: (batch: T[]) => Promise<void>;
+  /** True for errors that retrying cannot fix (a malformed item): the batch is split and the bad item dropped. */
+  isPermanent?: (error: unknown) => boolean;
   logger: Logger;
   batchSize?: number;
   maxPending?: number;
@@ -24,6 +26,8 @@ export interface DeliveryStats {
   delivered: number;
   failures: number;
   overflowed: number;
+  /** Changes dropped because the store rejected them for good (logged with the reason). */
+  rejected: number;
   lastError: string | null;
   lastErrorAt: string | null;
   lastDeliveredAt: string | null;
@@ -44,6 +48,7 @@ export class DeliveryQueue<T> {
     delivered: 0,
     failures: 0,
     overflowed: 0,
+    rejected: 0,
     lastError: null,
     lastErrorAt: null,
     lastDeliveredAt: null,
@@ -120,7 +125,7 @@ export class DeliveryQueue<T> {
       const batch = keys.map((key) => this.pending.get(key)!);
       for (const key of keys) this.pending.delete(key);
       try {
-        await this.options.deliver(batch);
+        await this.deliverIsolatingPermanentFailures(batch);
         this.consecutiveFailures = 0;
         this.stats.delivered += batch.length;
         this.stats.lastDeliveredAt = new Date().toISOString();
@@ -149,6 +154,27 @@ export class DeliveryQueue<T> {
       }
     }
     if (this.pending.size === 0) this.notifyIdle();
+  }
+
+  /** A permanent failure must not block the queue forever: find the item that causes it and drop only that one. */
+  private async deliverIsolatingPermanentFailures(batch: T[]): Promise<void> {
+    try {
+      await this.options.deliver(batch);
+    } catch (error) {
+      if (!this.options.isPermanent?.(error)) throw error;
+      if (batch.length === 1) {
+        this.stats.rejected += 1;
+        this.stats.lastError = describeError(error);
+        this.stats.lastErrorAt = new Date().toISOString();
+        this.options.logger.error('library change rejected by Supabase and dropped; `library reconcile` will retry it', {
+          error: this.stats.lastError,
+        });
+        return;
+      }
+      const middle = Math.ceil(batch.length / 2);
+      await this.deliverIsolatingPermanentFailures(batch.slice(0, middle));
+      await this.deliverIsolatingPermanentFailures(batch.slice(middle));
+    }
   }
 
   private backoff(): number {

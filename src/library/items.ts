@@ -20,7 +20,13 @@ export interface AgentLibraryItem {
   librechatAuthorId: string | null;
   authorEmail: string | null;
   sourceUpdatedAt: string;
+  /** When the sync saw the item shared (revives a tombstone only if later than the delete). */
+  sharedAt: string;
+  shareScope: ShareScope;
 }
+
+/** How an item reached the organization library. */
+export type ShareScope = 'public' | 'group' | 'project' | 'organization' | 'policy';
 
 export interface PromptLibraryItem {
   organizationId: string;
@@ -37,6 +43,8 @@ export interface PromptLibraryItem {
   librechatAuthorId: string | null;
   authorEmail: string | null;
   sourceUpdatedAt: string;
+  sharedAt: string;
+  shareScope: ShareScope;
 }
 
 /** Removes an item from the library (tombstone). Without `organizationId` from every organization, except one. */
@@ -63,7 +71,7 @@ function iso(value: Date | string | undefined): string {
   return Number.isNaN(date.getTime()) ? new Date().toISOString() : date.toISOString();
 }
 
-export function agentItem(organizationId: string, agent: AgentDocument, authorEmail: string | null): AgentLibraryItem {
+export function agentItem(organizationId: string, agent: AgentDocument, authorEmail: string | null, share: { sharedAt: string; shareScope: ShareScope }): AgentLibraryItem {
   return {
     organizationId,
     librechatAgentId: agent.id,
@@ -81,6 +89,7 @@ export function agentItem(organizationId: string, agent: AgentDocument, authorEm
     librechatAuthorId: agent.author ? String(agent.author) : null,
     authorEmail,
     sourceUpdatedAt: iso(agent.updatedAt),
+    ...share,
   };
 }
 
@@ -89,6 +98,7 @@ export function promptItem(
   group: PromptGroupDocument,
   production: PromptDocument | null,
   authorEmail: string | null,
+  share: { sharedAt: string; shareScope: ShareScope },
 ): PromptLibraryItem {
   const text = production?.prompt ?? null;
   const groupUpdated = group.updatedAt ? new Date(group.updatedAt).getTime() : 0;
@@ -108,5 +118,6 @@ export function promptItem(
     authorEmail,
     // A new production version changes the item even when the group document itself did not move.
     sourceUpdatedAt: new Date(Math.max(groupUpdated, promptUpdated) || Date.now()).toISOString(),
+    ...share,
   };
 }

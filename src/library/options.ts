@@ -25,6 +25,8 @@ export interface LibreChatSupabaseOptions {
   batchSize?: number;
   maxPending?: number;
   retryDelayMs?: number;
+  /** Longest wait between retries while Supabase is down (default 30 s). */
+  maxRetryDelayMs?: number;
   usageFlushIntervalMs?: number;
   organizationCacheTtlMs?: number;
   /** Run `library reconcile` in the background every N ms (0/undefined: off). */
@@ -41,6 +43,7 @@ const optionsSchema = z
     batchSize: z.number().int().positive().optional(),
     maxPending: z.number().int().positive().optional(),
     retryDelayMs: z.number().int().positive().optional(),
+    maxRetryDelayMs: z.number().int().positive().optional(),
     usageFlushIntervalMs: z.number().int().positive().optional(),
     organizationCacheTtlMs: z.number().int().nonnegative().optional(),
     reconcileIntervalMs: z.number().int().nonnegative().optional(),

@@ -2,16 +2,16 @@ import type { Logger } from '../core/logger.js';
 import type { LibraryChange } from '../middleware/classify.js';
 import type { LibreChatRequestUser } from '../middleware/response.js';
 import { DeliveryQueue, type DeliveryStats } from './delivery.js';
-import { agentItem, promptItem, type AgentLibraryItem, type LibraryRemoval, type PromptLibraryItem } from './items.js';
+import { agentItem, promptItem, type AgentLibraryItem, type LibraryRemoval, type PromptLibraryItem, type ShareScope } from './items.js';
 import type { AgentDocument, LibreChatSource, PromptGroupDocument, SharingState } from './librechat-source.js';
 import type { OrganizationRef, OrganizationResolver } from './organizations.js';
 
 /** The writes library sync needs from Supabase (one SQL function call per batch). */
 export interface LibraryWrites {
-  upsertAgents(items: AgentLibraryItem[]): Promise<void>;
-  upsertPrompts(items: PromptLibraryItem[]): Promise<void>;
-  removeAgents(removals: LibraryRemoval[]): Promise<void>;
-  removePrompts(removals: LibraryRemoval[]): Promise<void>;
+  upsertAgents(items: AgentLibraryItem[]): Promise<unknown>;
+  upsertPrompts(items: PromptLibraryItem[]): Promise<unknown>;
+  removeAgents(removals: LibraryRemoval[]): Promise<unknown>;
+  removePrompts(removals: LibraryRemoval[]): Promise<unknown>;
 }
 
 export interface SharingContext {
@@ -30,20 +30,19 @@ export interface SharingContext {
  */
 export type SharingPolicy = 'explicit' | 'organization' | ((item: SharingContext['document'], context: SharingContext) => boolean | Promise<boolean>);
 
-export async function isShared(policy: SharingPolicy, context: SharingContext): Promise<boolean> {
-  if (policy === 'organization') return true;
-  if (policy === 'explicit') {
-    const { sharing, organization } = context;
-    return (
-      sharing.public ||
-      sharing.instanceProject ||
-      (organization.librechatGroupId !== null && sharing.groupIds.includes(organization.librechatGroupId))
-    );
+/** How the item is shared with the organization under the policy, or null when it stays out of the library. */
+export async function shareScopeOf(policy: SharingPolicy, context: SharingContext): Promise<ShareScope | null> {
+  const { sharing, organization } = context;
+  if (policy === 'explicit' || policy === 'organization') {
+    if (sharing.public) return 'public';
+    if (organization.librechatGroupId !== null && sharing.groupIds.includes(organization.librechatGroupId)) return 'group';
+    if (sharing.instanceProject) return 'project';
+    return policy === 'organization' ? 'organization' : null;
   }
-  return Boolean(await policy(context.document, context));
+  return (await policy(context.document, context)) ? 'policy' : null;
 }
 
-type Operation =
+export type Operation =
   | { type: 'upsertAgent'; item: AgentLibraryItem }
   | { type: 'upsertPrompt'; item: PromptLibraryItem }
   | { type: 'removeAgent'; removal: LibraryRemoval }
@@ -58,28 +57,38 @@ export interface LibrarySyncOptions {
   batchSize?: number;
   maxPending?: number;
   retryDelayMs?: number;
+  maxRetryDelayMs?: number;
+  isPermanent?: (error: unknown) => boolean;
 }
 
 /**
  * LibreChat → Supabase library sync. A change only names an item; when it is delivered, the item's current state
  * and sharing are read from LibreChat's MongoDB, so coalesced, retried or late changes always write the truth.
  */
+/** A queued change; once its operations are computed they are kept, so a retry does not re-read LibreChat. */
+interface QueuedChange {
+  change: LibraryChange;
+  operations?: Operation[];
+}
+
 export class LibrarySync {
-  private readonly queue: DeliveryQueue<LibraryChange>;
+  private readonly queue: DeliveryQueue<QueuedChange>;
 
   constructor(private readonly options: LibrarySyncOptions) {
-    this.queue = new DeliveryQueue<LibraryChange>({
+    this.queue = new DeliveryQueue<QueuedChange>({
       deliver: (batch) => this.deliver(batch),
       logger: options.logger,
       batchSize: options.batchSize,
       maxPending: options.maxPending,
       retryDelayMs: options.retryDelayMs,
+      maxRetryDelayMs: options.maxRetryDelayMs,
+      isPermanent: options.isPermanent,
     });
   }
 
-  /** Records that an item changed; returns at once. */
+  /** Records that an item changed; returns at once. A newer change of the same item replaces a queued one. */
   notify(change: LibraryChange, _actingUser?: LibreChatRequestUser): void {
-    this.queue.enqueue(changeKey(change), change);
+    this.queue.enqueue(changeKey(change), { change });
   }
 
   flush(): Promise<void> {
@@ -90,15 +99,19 @@ export class LibrarySync {
     return this.queue.getStats();
   }
 
+  /** Stops delivery and returns the changes not yet written (reconciliation repairs them). */
   close(): LibraryChange[] {
-    return this.queue.close();
+    return this.queue.close().map((queued) => queued.change);
   }
 
-  /** Computes the operations that make the library match LibreChat for each changed item, then writes them. */
-  private async deliver(batch: LibraryChange[]): Promise<void> {
-    const operations: Operation[] = [];
-    for (const change of batch) operations.push(...(await this.operationsFor(change)));
-    await this.write(operations);
+  /**
+   * Computes the operations that make the library match LibreChat for each changed item (once per change), then
+   * writes them. While the store is down, the computed operations wait in the queue; they are recomputed only
+   * when a newer change of the same item replaces them.
+   */
+  private async deliver(batch: QueuedChange[]): Promise<void> {
+    for (const queued of batch) queued.operations ??= await this.operationsFor(queued.change);
+    await this.write(batch.flatMap((queued) => queued.operations!));
   }
 
   async operationsFor(change: LibraryChange): Promise<Operation[]> {
@@ -114,7 +127,7 @@ export class LibrarySync {
       const placement = await this.placement('agent', agent);
       if (!placement) return [{ type: 'removeAgent', removal: { librechatId: agent.id, mongoId: String(agent._id), removedAt: now } }];
       return [
-        { type: 'upsertAgent', item: agentItem(placement.organization.id, agent, placement.authorEmail) },
+        { type: 'upsertAgent', item: agentItem(placement.organization.id, agent, placement.authorEmail, placement.share) },
         { type: 'removeAgent', removal: { librechatId: agent.id, mongoId: String(agent._id), exceptOrganizationId: placement.organization.id, removedAt: now } },
       ];
     }
@@ -132,7 +145,7 @@ export class LibrarySync {
     if (!placement) return [{ type: 'removePrompt', removal: { librechatId: groupId, removedAt: now } }];
     const production = await source.productionPrompt(group);
     return [
-      { type: 'upsertPrompt', item: promptItem(placement.organization.id, group, production, placement.authorEmail) },
+      { type: 'upsertPrompt', item: promptItem(placement.organization.id, group, production, placement.authorEmail, placement.share) },
       { type: 'removePrompt', removal: { librechatId: groupId, exceptOrganizationId: placement.organization.id, removedAt: now } },
     ];
   }
@@ -149,8 +162,9 @@ export class LibrarySync {
     });
     if (!organization) return null;
     const sharing = await this.options.source.sharing(kind, document._id, document.projectIds);
-    const shared = await isShared(this.options.sharing, { kind, organization, sharing, document });
-    return shared ? { organization, authorEmail: author?.email?.toLowerCase() ?? null } : null;
+    const shareScope = await shareScopeOf(this.options.sharing, { kind, organization, sharing, document });
+    if (!shareScope) return null;
+    return { organization, authorEmail: author?.email?.toLowerCase() ?? null, share: { sharedAt: new Date().toISOString(), shareScope } };
   }
 
   private async write(operations: Operation[]): Promise<void> {

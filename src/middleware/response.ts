@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express';
+import type { PendingWork } from './pending-work.js';
 
 export interface HandledRequest {
   method: string;
@@ -30,7 +31,12 @@ const STREAM_TAIL_LIMIT = 4096;
  * Calls `onHandled` after LibreChat has sent the response of this request — never before, never delaying it,
  * and never letting an error escape into LibreChat. `res.json` is observed, not replaced in behaviour.
  */
-export function observeResponse(req: Request, res: Response, onHandled: (handled: HandledRequest) => void, options: { captureStream?: boolean } = {}): void {
+export function observeResponse(
+  req: Request,
+  res: Response,
+  onHandled: (handled: HandledRequest) => void | Promise<void>,
+  options: { captureStream?: boolean; pending?: PendingWork } = {},
+): void {
   const path = `${req.baseUrl}${req.path}`;
   let responseBody: unknown;
   let streamTail = '';
@@ -52,9 +58,9 @@ export function observeResponse(req: Request, res: Response, onHandled: (handled
   }
 
   res.once('finish', () => {
-    setImmediate(() => {
+    const done = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
       try {
-        onHandled({
+        await onHandled({
           method: req.method,
           path,
           query: req.query as Record<string, unknown>,
@@ -68,6 +74,7 @@ export function observeResponse(req: Request, res: Response, onHandled: (handled
         // Library sync must never break LibreChat; the handler logs its own failures.
       }
     });
+    options.pending?.track(done);
   });
 }
 

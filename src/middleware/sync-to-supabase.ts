@@ -3,12 +3,14 @@ import type { Logger } from '../core/logger.js';
 import type { LibrarySync } from '../library/sync.js';
 import { classifyChange } from './classify.js';
 import { observeResponse } from './response.js';
+import type { PendingWork } from './pending-work.js';
 
 export interface SyncMiddlewareDependencies {
   sync: LibrarySync;
   logger: Logger;
   /** Called after a library change was queued (the inject cache uses it to drop stale lists). */
   onChange?: () => void;
+  pending?: PendingWork;
 }
 
 /**
@@ -29,7 +31,7 @@ export function createSyncMiddleware(deps: SyncMiddlewareDependencies): RequestH
         } catch (error) {
           deps.logger.warn('could not queue a library change', { error, path: handled.path });
         }
-      });
+      }, { pending: deps.pending });
     } catch (error) {
       deps.logger.warn('syncToSupabase could not observe a request', { error });
     }

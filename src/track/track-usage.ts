@@ -4,11 +4,13 @@ import { classifyUsage } from '../middleware/classify.js';
 import { observeResponse } from '../middleware/response.js';
 import type { OrganizationResolver } from '../library/organizations.js';
 import type { UsageBuffer } from './usage-buffer.js';
+import type { PendingWork } from '../middleware/pending-work.js';
 
 export interface TrackUsageDependencies {
   usage: UsageBuffer;
   organizations: OrganizationResolver;
   logger: Logger;
+  pending?: PendingWork;
 }
 
 /** An SSE error event or an error payload at the end of a streamed chat means the chat did not complete. */
@@ -38,7 +40,7 @@ export function createTrackUsageMiddleware(deps: TrackUsageDependencies): Reques
           const user = handled.user;
           if (!user) return;
           const at = new Date();
-          deps.organizations
+          return deps.organizations
             .forUser(user)
             .then((organization) => {
               if (!organization) return;
@@ -51,7 +53,7 @@ export function createTrackUsageMiddleware(deps: TrackUsageDependencies): Reques
             })
             .catch((error: unknown) => deps.logger.warn('could not resolve the organization for a usage event', { error }));
         },
-        { captureStream: event.kind === 'agent' },
+        { captureStream: event.kind === 'agent', pending: deps.pending },
       );
     } catch (error) {
       deps.logger.warn('trackUsage could not observe a request', { error });

@@ -48,3 +48,22 @@ describe('DeliveryQueue', () => {
     queue.close();
   });
 });
+
+describe('DeliveryQueue with a permanently rejected item', () => {
+  it('drops only the bad item and delivers the rest', async () => {
+    class Permanent extends Error {}
+    const written: string[] = [];
+    const queue = new DeliveryQueue<string>({
+      deliver: async (batch) => {
+        if (batch.includes('bad')) throw new Permanent('invalid item');
+        written.push(...batch);
+      },
+      isPermanent: (error) => error instanceof Permanent,
+      logger: silentLogger,
+    });
+    ['a', 'b', 'bad', 'c', 'd'].forEach((v) => queue.enqueue(v, v));
+    await queue.flush();
+    expect(written.sort()).toEqual(['a', 'b', 'c', 'd']);
+    expect(queue.getStats()).toMatchObject({ rejected: 1, depth: 0 });
+  });
+});

@@ -118,6 +118,7 @@ export async function startPostgrest(options: PostgrestOptions): Promise<Running
 }
 
 interface HandlerContext {
+  superuser?: Promise<boolean>;
   pool: pg.Pool;
   jwtSecret: string;
   schemas: string[];
@@ -375,7 +376,10 @@ async function runAsRole<T>(context: HandlerContext, info: RequestInfo, work: (c
   const client = await context.pool.connect();
   try {
     await client.query(info.method === 'GET' ? 'begin read only' : 'begin');
-    await client.query(`set local session authorization ${LOGIN_ROLE}`);
+    // As PostgREST: log in as `authenticator`, which may only switch to the roles granted to it. Only a superuser
+    // can take that identity; on another server (DATABASE_URL) the connecting user switches roles itself.
+    context.superuser ??= client.query<{ rolsuper: boolean }>('select rolsuper from pg_roles where rolname = current_user').then((r) => r.rows[0]?.rolsuper === true);
+    if (await context.superuser) await client.query(`set local session authorization ${LOGIN_ROLE}`);
     await client.query(
       `select set_config('role', $1, true), set_config('request.jwt.claims', $2, true), set_config('request.method', $3, true),
               set_config('request.path', $4, true), set_config('request.headers', $5, true)`,

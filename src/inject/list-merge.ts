@@ -1,0 +1,192 @@
+import type { OrganizationAgentListItem, OrganizationPromptListItem } from '../library/access-directory.js';
+
+/*
+ * Merging an organization's items into LibreChat's list responses.
+ *
+ * Pagination rule (no item ever appears on two pages, none is lost): on the FIRST page the organization items that
+ * match the request's filters and that LibreChat's page lacks are appended; on every LATER page the items of that
+ * same set are removed from LibreChat's page (LibreChat would show them again further down, but they were already on
+ * page one). Pagination fields (`after`, `has_more`, cursors, page counts) stay LibreChat's, so the client walks
+ * LibreChat's own sequence. Items LibreChat shows that belong to the organization are flagged as well.
+ * Injected items carry list fields only: never instructions, tools or model settings.
+ */
+
+export type ListRoute = { kind: 'agent'; shape: 'agents' } | { kind: 'prompt'; shape: 'prompt-array' | 'prompt-groups' };
+
+/** Which list a GET request is, from its full path (`req.baseUrl + req.path`); null for anything else. */
+export function classifyListRequest(path: string): ListRoute | null {
+  const clean = path.replace(/\/+$/, '');
+  if (/\/api\/agents$/.test(clean)) return { kind: 'agent', shape: 'agents' };
+  if (/\/api\/prompts\/all$/.test(clean)) return { kind: 'prompt', shape: 'prompt-array' };
+  if (/\/api\/prompts\/groups$/.test(clean)) return { kind: 'prompt', shape: 'prompt-groups' };
+  return null;
+}
+
+type Query = Record<string, unknown>;
+type Doc = Record<string, unknown>;
+
+function text(query: Query, name: string): string | undefined {
+  const value = query[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+const NO_CURSOR = new Set(['', 'undefined', 'null']);
+
+/** The first page: no cursor (v0.8) and no page number beyond 1 (v0.7 prompt groups). */
+export function isFirstPage(query: Query): boolean {
+  const cursor = text(query, 'cursor');
+  if (cursor !== undefined && !NO_CURSOR.has(cursor)) return false;
+  const pageNumber = Number.parseInt(text(query, 'pageNumber') ?? '1', 10);
+  return !(pageNumber > 1);
+}
+
+/** LibreChat's `escapeRegExp` + case-insensitive match, as its list filters do. */
+function contains(haystack: string | null | undefined, needle: string): boolean {
+  return (haystack ?? '').toLowerCase().includes(needle.toLowerCase());
+}
+
+/** Agents matching `category`, `search` (name or description) and `promoted`; null when the request excludes them all. */
+export function agentFilter(query: Query): ((item: OrganizationAgentListItem) => boolean) | null {
+  const requiredPermission = Number.parseInt(text(query, 'requiredPermission') ?? '', 10);
+  // Editable-only lists (the agent builder) and "mine" never show organization items: members may only view them.
+  if (Number.isFinite(requiredPermission) && requiredPermission > 1) return null;
+  const mine = text(query, 'mine');
+  if (mine === 'true' || mine === '1') return null;
+  if (text(query, 'promoted') === '1') return null;
+  const category = text(query, 'category')?.trim();
+  const search = text(query, 'search')?.trim().slice(0, 100);
+  return (item) =>
+    (!category || (item.category || 'general') === category) &&
+    (!search || contains(item.name, search) || contains(item.description, search));
+}
+
+const SYSTEM_CATEGORY = {
+  all: 'sys__all__sys',
+  mine: 'sys__my__prompts__sys',
+  none: 'sys__no__category__sys',
+  shared: 'sys__shared__prompts__sys',
+} as const;
+
+/** Prompt groups matching `name` and `category` (LibreChat's system categories included). */
+export function promptFilter(query: Query): ((item: OrganizationPromptListItem) => boolean) | null {
+  const category = text(query, 'category');
+  if (category === SYSTEM_CATEGORY.mine) return null;
+  const name = text(query, 'name');
+  return (item) => {
+    if (name && !contains(item.name, name)) return false;
+    if (!category || category === SYSTEM_CATEGORY.all || category === SYSTEM_CATEGORY.shared) return true;
+    if (category === SYSTEM_CATEGORY.none) return !item.category;
+    return item.category === category;
+  };
+}
+
+interface OrganizationMark {
+  isOrganizationItem: true;
+  organizationId: string;
+}
+
+function mark(organizationId: string): OrganizationMark {
+  return { isOrganizationItem: true, organizationId };
+}
+
+/** An organization agent as LibreChat's list shows agents (`getListAgentsByAccess` projection). */
+export function projectAgent(item: OrganizationAgentListItem, organizationId: string): Doc {
+  return {
+    id: item.librechat_agent_id,
+    ...(item.librechat_mongo_id ? { _id: item.librechat_mongo_id } : {}),
+    name: item.name,
+    description: item.description ?? '',
+    avatar: item.avatar ?? null,
+    category: item.category || 'general',
+    conversation_starters: item.conversation_starters ?? [],
+    ...(item.librechat_author_id ? { author: item.librechat_author_id } : {}),
+    updatedAt: item.updated_at,
+    is_promoted: false,
+    ...mark(organizationId),
+  };
+}
+
+/** An organization prompt group as LibreChat's lists show groups (with the production prompt's text). */
+export function projectPromptGroup(item: OrganizationPromptListItem, organizationId: string): Doc {
+  return {
+    _id: item.librechat_group_id,
+    name: item.name,
+    oneliner: item.oneliner ?? '',
+    category: item.category ?? '',
+    ...(item.command ? { command: item.command } : {}),
+    productionId: item.librechat_production_prompt_id,
+    ...(item.librechat_author_id ? { author: item.librechat_author_id } : {}),
+    numberOfGenerations: Number(item.usage_count) || 0,
+    createdAt: item.created_at,
+    updatedAt: item.updated_at,
+    productionPrompt: item.librechat_production_prompt_id ? { _id: item.librechat_production_prompt_id, prompt: item.prompt_text ?? '' } : null,
+    ...mark(organizationId),
+  };
+}
+
+/**
+ * Merges organization items into one page of LibreChat's items (the pagination rule above). `keysOf` gives the ids
+ * an item is known by (agents: `id` and `_id`); `injectable` are the organization items matching the filters.
+ */
+function mergePage<T>(
+  page: Doc[],
+  options: {
+    firstPage: boolean;
+    all: T[];
+    injectable: T[];
+    keysOfItem: (item: T) => string[];
+    keysOfDoc: (doc: Doc) => string[];
+    project: (item: T) => Doc;
+    organizationId: string;
+  },
+): Doc[] {
+  const organizationKeys = new Set(options.all.flatMap(options.keysOfItem));
+  const injectableKeys = new Set(options.injectable.flatMap(options.keysOfItem));
+  const isOrganizationDoc = (doc: Doc) => options.keysOfDoc(doc).some((key) => organizationKeys.has(key));
+  const flagged = page.map((doc) => (doc && typeof doc === 'object' && isOrganizationDoc(doc) ? { ...doc, ...mark(options.organizationId) } : doc));
+  if (!options.firstPage) return flagged.filter((doc) => !(doc && typeof doc === 'object' && options.keysOfDoc(doc).some((key) => injectableKeys.has(key))));
+  const shown = new Set(page.flatMap((doc) => (doc && typeof doc === 'object' ? options.keysOfDoc(doc) : [])));
+  const added = options.injectable.filter((item) => !options.keysOfItem(item).some((key) => shown.has(key))).map(options.project);
+  return [...flagged, ...added];
+}
+
+const agentKeys = (item: OrganizationAgentListItem) => [item.librechat_agent_id, item.librechat_mongo_id].filter((key): key is string => !!key);
+const agentDocKeys = (doc: Doc) => [doc.id, doc._id].filter((key) => key !== undefined && key !== null).map(String);
+const promptKeys = (item: OrganizationPromptListItem) => [item.librechat_group_id];
+const promptDocKeys = (doc: Doc) => (doc._id !== undefined && doc._id !== null ? [String(doc._id)] : []);
+
+/** `GET /api/agents`: v0.8 `{object, data, first_id, last_id, has_more, after}` and v0.7 `{data, has_more, …}`. */
+export function mergeAgentList(body: unknown, query: Query, items: OrganizationAgentListItem[], organizationId: string): unknown {
+  if (!body || typeof body !== 'object' || !Array.isArray((body as { data?: unknown }).data)) return body;
+  const filter = agentFilter(query);
+  const list = body as { data: Doc[] };
+  const data = mergePage(list.data, {
+    firstPage: isFirstPage(query),
+    all: items,
+    injectable: filter ? items.filter(filter) : [],
+    keysOfItem: agentKeys,
+    keysOfDoc: agentDocKeys,
+    project: (item) => projectAgent(item, organizationId),
+    organizationId,
+  });
+  return { ...list, data };
+}
+
+/** `GET /api/prompts/all` (an array) and `GET /api/prompts/groups` (`{promptGroups, …}`). */
+export function mergePromptList(body: unknown, shape: 'prompt-array' | 'prompt-groups', query: Query, items: OrganizationPromptListItem[], organizationId: string): unknown {
+  const filter = promptFilter(query);
+  const merge = (page: Doc[], firstPage: boolean) =>
+    mergePage(page, {
+      firstPage,
+      all: items,
+      injectable: filter ? items.filter(filter) : [],
+      keysOfItem: promptKeys,
+      keysOfDoc: promptDocKeys,
+      project: (item) => projectPromptGroup(item, organizationId),
+      organizationId,
+    });
+  if (shape === 'prompt-array') return Array.isArray(body) ? merge(body as Doc[], true) : body;
+  if (!body || typeof body !== 'object' || !Array.isArray((body as { promptGroups?: unknown }).promptGroups)) return body;
+  const page = body as { promptGroups: Doc[] };
+  return { ...page, promptGroups: merge(page.promptGroups, isFirstPage(query)) };
+}

@@ -1,0 +1,267 @@
+import { createClient } from '@supabase/supabase-js';
+import type { RequestHandler } from 'express';
+import { MongoClient, ObjectId, type Db } from 'mongodb';
+import WebSocket from 'ws';
+import { createPool } from '../core/database.js';
+import { LcsError } from '../core/errors.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import { PendingWork } from '../middleware/pending-work.js';
+import { createSyncMiddleware } from '../middleware/sync-to-supabase.js';
+import { createTrackUsageMiddleware } from '../track/track-usage.js';
+import { UsageBuffer } from '../track/usage-buffer.js';
+import { createOrganizationInjector, type InjectStats } from '../inject/index.js';
+import { createOrganizationAccess, type OrganizationAccess, type OrganizationAccessHealth } from './access.js';
+import { resolveAccessOptions, type OrganizationAccessOptions } from './access-options.js';
+import { LibreChatSourceWithoutOurGrants } from './grants.js';
+import { openLibreChatDb } from './librechat-db.js';
+import type { DeliveryStats } from './delivery.js';
+import { LibreChatSource, toMongoDb, type MongoDbLike } from './librechat-source.js';
+import { resolveLibraryOptions, type LibreChatSupabaseOptions } from './options.js';
+import { OrganizationResolver, type OrganizationRef } from './organizations.js';
+import { createPgLibraryStore, createRpcLibraryStore, LibraryStoreError, type LibraryStore } from './store.js';
+import { LibrarySync } from './sync.js';
+import { createPostgresTransport, createSupabaseTransport, type RpcTransport } from './transport.js';
+
+export interface LibraryHealth {
+  transport: 'postgres' | 'supabase-rpc';
+  queue: DeliveryStats;
+  usage: { pending: number; recorded: number; written: number; lastError: string | null };
+  /** Supabase → LibreChat: groups, grants and templates (background loop). */
+  access: OrganizationAccessHealth;
+  /** List injection: cache, Supabase calls, circuit breaker. */
+  inject: InjectStats;
+}
+
+export interface LibreChatSupabase {
+  /** Mount before LibreChat's /api/agents, /api/prompts and /api/permissions routers. */
+  syncToSupabase: RequestHandler;
+  /** Mount before /api/agents (chats) and /api/prompts (uses). */
+  trackUsage: RequestHandler;
+  injectOrganizationAgents: RequestHandler;
+  injectOrganizationPrompts: RequestHandler;
+  /** Resolves when every queued change and usage count is written (tests, graceful shutdown). */
+  flush(): Promise<void>;
+  /** Flushes (bounded by `timeoutMs`, default 10 s) and releases connections. */
+  close(options?: { timeoutMs?: number }): Promise<void>;
+  health(): LibraryHealth;
+  /** Supabase → LibreChat: organization groups and grants, templates (`pull`), the background loop. */
+  readonly organizationAccess: OrganizationAccess;
+  /** Internals for the other capabilities of this package (reconcile, inject). */
+  readonly internals: LibraryInternals;
+}
+
+export interface LibraryInternals {
+  store: LibraryStore;
+  transport: RpcTransport;
+  source: LibreChatSource;
+  organizations: OrganizationResolver;
+  sync: LibrarySync;
+  usage: UsageBuffer;
+  logger: Logger;
+}
+
+/**
+ * Creates the library sync for a LibreChat fork. Options are validated here, once: a misconfiguration throws an
+ * LcsError listing every problem; nothing ever throws into LibreChat's requests afterwards.
+ */
+export function createLibreChatSupabase(options: LibreChatSupabaseOptions & OrganizationAccessOptions = {}): LibreChatSupabase {
+  const resolved = resolveLibraryOptions(options);
+  const accessOptions = resolveAccessOptions(options);
+  const logger = createLogger({ logger: options.logger }).child({ component: 'library-sync' });
+  const closers: Array<() => Promise<void>> = [];
+
+  let store: LibraryStore;
+  let transport: RpcTransport;
+  if (resolved.transport === 'postgres') {
+    const pool = createPool(resolved.databaseUrl!, { max: 4, applicationName: 'librechat-supabase library' });
+    store = createPgLibraryStore(pool);
+    transport = createPostgresTransport(pool);
+    closers.push(() => pool.end());
+  } else {
+    const client = createSupabaseClient(resolved.supabaseUrl!, resolved.supabaseServiceRoleKey!);
+    store = createRpcLibraryStore(client);
+    transport = createSupabaseTransport(client);
+  }
+
+  const db = openLibreChatMongo(resolved.mongoose, resolved.librechatMongoUri, closers);
+  const librechatDb = openLibreChatDb(resolved.mongoose, resolved.librechatMongoUri);
+  closers.push(() => librechatDb.close());
+  const organizationAccess = createOrganizationAccess({
+    transport,
+    db: librechatDb,
+    options: accessOptions,
+    logger: logger.child({ component: 'organization-access' }),
+    onGroupLinked: () => organizations.invalidate(),
+  });
+  // Grants this package makes for organizations must not count as the author sharing the item.
+  const source: LibreChatSource = new LibreChatSourceWithoutOurGrants(db, () => organizationAccess.serviceUser.peekId());
+
+  const organizations = new OrganizationResolver(
+    async (query) =>
+      toOrganizationRef(
+        await transport.call('lcs_resolve_organization', {
+          librechat_user_id: query.librechatUserId,
+          email: query.email,
+          tenant_id: query.tenantId,
+        }),
+      ),
+    async (organizationId) => toOrganizationRef(await transport.call('lcs_describe_organization', { organization_id: organizationId })),
+    logger,
+    resolved.resolveOrganization,
+    resolved.organizationCacheTtlMs,
+  );
+
+  const sync = new LibrarySync({
+    writes: store,
+    source,
+    organizations,
+    sharing: resolved.sharing ?? 'explicit',
+    logger,
+    batchSize: resolved.batchSize,
+    maxPending: resolved.maxPending,
+    retryDelayMs: resolved.retryDelayMs,
+    maxRetryDelayMs: resolved.maxRetryDelayMs,
+    isPermanent: (error) => error instanceof LibraryStoreError && !error.retryable,
+  });
+
+  const usage = new UsageBuffer({
+    logger,
+    intervalMs: resolved.usageFlushIntervalMs,
+    write: async (entries) => {
+      await store.recordUsage(
+        entries.map((entry) => ({
+          itemType: entry.itemType,
+          librechatId: entry.librechatId,
+          organizationId: entry.organizationId,
+          uses: entry.uses,
+          lastUsedAt: entry.lastUsedAt,
+        })),
+      );
+    },
+  });
+
+  const pending = new PendingWork();
+  const injector = createOrganizationInjector({
+    resolveOrganization: (user) => organizations.forUser(user),
+    directory: organizationAccess.directory,
+    logger: logger.child({ component: 'inject' }),
+    options: accessOptions.inject,
+  });
+  organizationAccess.loop.start();
+
+  async function flush(): Promise<void> {
+    await pending.idle();
+    await sync.flush();
+    await usage.flush();
+  }
+
+  return {
+    syncToSupabase: createSyncMiddleware({ sync, logger, pending, onChange: () => injector.invalidate() }),
+    trackUsage: createTrackUsageMiddleware({ usage, organizations, logger, pending }),
+    injectOrganizationAgents: injector.injectOrganizationAgents,
+    injectOrganizationPrompts: injector.injectOrganizationPrompts,
+    organizationAccess,
+    flush,
+    async close({ timeoutMs = 10_000 } = {}) {
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), timeoutMs);
+      });
+      const outcome = await Promise.race([flush().then(() => 'flushed' as const, () => 'failed' as const), timedOut]);
+      clearTimeout(timer);
+      await organizationAccess.close();
+      const left = sync.close();
+      usage.close();
+      if (outcome !== 'flushed' || left.length > 0) {
+        logger.warn('closed with library changes not yet written; run `librechat-supabase library reconcile`', {
+          pendingChanges: left.length,
+          pendingUses: usage.depth,
+        });
+      }
+      for (const closeOne of closers.reverse()) await closeOne().catch(() => undefined);
+    },
+    health() {
+      return {
+        transport: resolved.transport,
+        queue: sync.stats(),
+        usage: { pending: usage.depth, recorded: usage.recorded, written: usage.written, lastError: usage.lastError },
+        access: organizationAccess.health(),
+        inject: injector.stats(),
+      };
+    },
+    internals: { store, transport, source, organizations, sync, usage, logger },
+  };
+}
+
+function toOrganizationRef(value: unknown): OrganizationRef | null {
+  const row = value as { id?: unknown; librechat_group_id?: unknown } | null;
+  if (!row || typeof row.id !== 'string') return null;
+  return { id: row.id, librechatGroupId: typeof row.librechat_group_id === 'string' ? row.librechat_group_id : null };
+}
+
+/** LibreChat's mongoose when given; otherwise our own client to LIBRECHAT_MONGO_URI, connected on first use. */
+function openLibreChatMongo(mongoose: unknown, uri: string | undefined, closers: Array<() => Promise<void>>): MongoDbLike {
+  if (mongoose) {
+    const db = toMongoDb(mongoose);
+    if (!db) {
+      throw new LcsError('LCS_OPTIONS_INVALID', 'option mongoose is neither a mongoose instance nor a mongoose Connection', {
+        hint: "Pass LibreChat's own `require('mongoose')`, or omit it and set LIBRECHAT_MONGO_URI.",
+      });
+    }
+    return db;
+  }
+  const client = new MongoClient(uri!, { serverSelectionTimeoutMS: 10_000 });
+  let connecting: Promise<Db> | undefined;
+  const connect = () => (connecting ??= client.connect().then(() => client.db()));
+  closers.push(() => client.close());
+  return {
+    collection: (name) => lazyCollection(connect, name),
+    objectId: (hex) => new ObjectId(hex),
+  };
+}
+
+/** A collection whose calls wait for the connection (so the first call opens it). */
+function lazyCollection(connect: () => Promise<Db>, name: string): ReturnType<MongoDbLike['collection']> {
+  return {
+    async findOne(filter, options) {
+      const db = await connect();
+      return (await db.collection(name).findOne(filter, options)) as Record<string, unknown> | null;
+    },
+    find(filter, options) {
+      const cursor = connect().then((db) => db.collection(name).find(filter, options));
+      return {
+        async toArray() {
+          return (await (await cursor).toArray()) as Record<string, unknown>[];
+        },
+        async *[Symbol.asyncIterator]() {
+          for await (const doc of await cursor) yield doc as Record<string, unknown>;
+        },
+      };
+    },
+  };
+}
+
+function createSupabaseClient(url: string, key: string) {
+  return createClient(url, key, {
+    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+    // Node 20 has no global WebSocket; supabase-js's realtime client needs one even when unused.
+    realtime: { transport: WebSocket as unknown as never },
+  });
+}
+
+/** `syncToSupabase` alone (its own queue and connections); prefer one `createLibreChatSupabase` for all four. */
+export function syncToSupabase(options: LibreChatSupabaseOptions = {}): RequestHandler {
+  return createLibreChatSupabase(options).syncToSupabase;
+}
+
+export function trackUsage(options: LibreChatSupabaseOptions = {}): RequestHandler {
+  return createLibreChatSupabase(options).trackUsage;
+}
+
+export function injectOrganizationAgents(options: LibreChatSupabaseOptions = {}): RequestHandler {
+  return createLibreChatSupabase(options).injectOrganizationAgents;
+}
+
+export function injectOrganizationPrompts(options: LibreChatSupabaseOptions = {}): RequestHandler {
+  return createLibreChatSupabase(options).injectOrganizationPrompts;
+}

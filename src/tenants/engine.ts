@@ -1,0 +1,745 @@
+import type pg from 'pg';
+import { LcsError, describeError } from '../core/errors.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+import { parseTenantConfig, type TenantConfig } from './config.js';
+import { keyHash, keyHashSum } from './key-hash.js';
+import {
+  addJobProgress,
+  clearFailedRows,
+  closeAbandonedJobs,
+  countFailedRows,
+  finishJob,
+  loadCheckpoints,
+  logConflict,
+  recordFailedRows,
+  saveCheckpoint,
+  startJob,
+  type Checkpoint,
+  type JobProgress,
+} from './ledger.js';
+import { validateTenantName } from './names.js';
+import { holdsTenantClaim, recordSyncOutcome, releaseTenantClaim, requireTenant, tryClaimTenant, type TenantRecord } from './registry.js';
+import { openTenantSource } from './sources/index.js';
+import type { CursorUnit, KeyValues, SourceRow, SourceTable, SyncSource } from './sources/types.js';
+import {
+  deleteRows,
+  detachRows,
+  dropStage,
+  findConflicts,
+  inspectDeletes,
+  keepTargetRows,
+  keysInRange,
+  mergeStage,
+  prepareSession,
+  prepareTable,
+  stageRows,
+  summarizeRange,
+  TableIncompatibleError,
+  type ConflictStrategy,
+  type KeyRange,
+  type TablePlan,
+} from './target.js';
+
+/**
+ * The tenant sync engine: source → engine → Postgres target, one tenant at a time.
+ *
+ * Why it cannot lose or duplicate a row:
+ * - A run holds the tenant's advisory lock on ONE connection and writes every page on that same connection, so a
+ *   job that lost its connection (and with it the lock) cannot write anything more: the lock is the fence.
+ * - Each table is read in key order, page by page. A page is staged (COPY), merged (one upsert that skips equal
+ *   rows), and the table's checkpoint moves to the page's last key in the SAME transaction. Killed at any instant,
+ *   the next run resumes after the last committed page; re-reading rows is harmless, skipping is impossible.
+ * - Incremental passes read rows whose cursor is >= (checkpoint − lookback): rows sharing a timestamp, or changed
+ *   during a run, are read again rather than skipped. The checkpoint becomes the largest cursor seen when the pass
+ *   STARTED, so anything that changes while it runs is still ahead of it.
+ * - Tables without a cursor, and every table periodically, are compared in full (all rows; equal rows are no-ops).
+ * - After the pass, key ranges of source and target are compared (count and sum of key hashes): rows gone from the
+ *   source are deleted (or soft-deleted) and rows the target lacks are fetched again.
+ * - A row that cannot be written is recorded in failed_rows and freezes its table's checkpoint, so it is retried.
+ */
+
+export interface SyncOptions {
+  pool: pg.Pool;
+  tenant: string;
+  /** Compare every row of every table (instead of only rows whose cursor moved). */
+  full?: boolean;
+  triggeredBy?: string;
+  nodeId?: string;
+  logger?: Logger;
+  onProgress?: (event: SyncProgress) => void;
+  /** Milliseconds to wait for the tenant's claim when another sync holds it (default 0: fail at once). */
+  waitForClaimMs?: number;
+  /** Overrides of the tenant's stored config (tests, benchmarks). */
+  configOverrides?: Partial<TenantConfig>;
+  /** Stops the run after the current page (the job ends `failed`, resumable). */
+  signal?: AbortSignal;
+  /** Called once the claim is held and the job row exists (the scheduler marks queued requests as picked). */
+  onStarted?: (job: { jobId: string; tenant: string }) => Promise<void> | void;
+}
+
+export type SyncProgress =
+  | { type: 'start'; jobId: string; tables: string[] }
+  | { type: 'table-start'; table: string; pass: 'full' | 'incremental' | 'keys-only' }
+  | { type: 'page'; table: string; rows: number; written: number; total: number }
+  | { type: 'table-done'; table: string; result: TableResult };
+
+export interface TableResult {
+  table: string;
+  status: 'completed' | 'failed' | 'partial' | 'skipped';
+  pass: 'full' | 'incremental' | null;
+  rowsRead: number;
+  inserted: number;
+  updated: number;
+  deleted: number;
+  failed: number;
+  conflicts: number;
+  addedColumns: string[];
+  excludedColumns: string[];
+  error: string | null;
+}
+
+export interface SyncResult {
+  jobId: string;
+  tenant: string;
+  status: 'completed' | 'failed' | 'partial';
+  syncType: 'full' | 'incremental';
+  tables: TableResult[];
+  rowsSynced: number;
+  rowsFailed: number;
+  rowsDeleted: number;
+  conflicts: number;
+  bytes: number;
+  durationSeconds: number;
+  error: string | null;
+}
+
+const STOPPED = Symbol('stopped');
+
+/** Runs one sync of a tenant. Throws LCS_SYNC_RUNNING when another sync holds the tenant's claim. */
+export async function syncTenant(options: SyncOptions): Promise<SyncResult> {
+  const tenantName = validateTenantName(options.tenant);
+  const logger = (options.logger ?? silentLogger).child({ tenant: tenantName });
+  const client = await options.pool.connect();
+  let claimed = false;
+  let broken = false;
+  try {
+    await prepareSession(client);
+    claimed = await claimWithin(client, tenantName, options.waitForClaimMs ?? 0);
+    if (!claimed) {
+      const running = await client.query<{ job_id: string; node_id: string | null; started_at: Date }>(
+        `select job_id, node_id, started_at from sync_metadata.sync_jobs where client_name = $1 and status = 'running' order by started_at desc limit 1`,
+        [tenantName],
+      );
+      const job = running.rows[0];
+      throw new LcsError(
+        'LCS_SYNC_RUNNING',
+        `A sync of "${tenantName}" is already running${job ? ` (job ${job.job_id} on node ${job.node_id ?? 'unknown'}, started ${job.started_at.toISOString()})` : ''}.`,
+        { hint: 'Wait for it to finish (tenants jobs shows it), or pass --wait SECONDS to queue behind it.' },
+      );
+    }
+    const tenant = await requireTenant(client, tenantName);
+    const config = parseTenantConfig({ ...tenant.config, ...options.configOverrides });
+    const run = new SyncRun(client, tenant, config, options, logger);
+    try {
+      return await run.execute();
+    } catch (error) {
+      broken = run.connectionBroken;
+      throw error;
+    }
+  } finally {
+    if (claimed && !broken) await releaseTenantClaim(client, tenantName).catch(() => undefined);
+    // A connection that failed mid-run is destroyed rather than reused: its session state is unknown.
+    client.release(broken ? true : undefined);
+  }
+}
+
+async function claimWithin(client: pg.ClientBase, tenant: string, waitMs: number): Promise<boolean> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    if (await tryClaimTenant(client, tenant)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(250, Math.max(10, deadline - Date.now()))));
+  }
+}
+
+class SyncRun {
+  connectionBroken = false;
+  private jobId = '';
+  private readonly syncType: 'full' | 'incremental';
+  private readonly progress: JobProgress = { rowsSynced: 0, rowsFailed: 0, rowsDeleted: 0, conflicts: 0, bytes: 0 };
+  /** Keys (JSON) of rows that failed in this run, per table: not fetched again by the key comparison. */
+  private readonly failedThisRun = new Map<string, Set<string>>();
+
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly tenant: TenantRecord,
+    private readonly config: TenantConfig,
+    private readonly options: SyncOptions,
+    private readonly logger: Logger,
+  ) {
+    this.syncType = options.full ? 'full' : 'incremental';
+  }
+
+  async execute(): Promise<SyncResult> {
+    const name = this.tenant.client_name;
+    const abandoned = await closeAbandonedJobs(this.client, name);
+    if (abandoned > 0) this.logger.warn(`closed ${abandoned} abandoned job(s) of a node that stopped mid-sync`);
+    const job = await startJob(this.client, {
+      tenant: name,
+      syncType: this.syncType,
+      triggeredBy: this.options.triggeredBy ?? 'manual',
+      nodeId: this.options.nodeId ?? 'cli',
+    });
+    this.jobId = job.jobId;
+    const started = Date.now();
+    try {
+      await this.options.onStarted?.({ jobId: job.jobId, tenant: name });
+    } catch (error) {
+      this.logger.warn('onStarted hook failed', { error: describeError(error) });
+    }
+    const results: TableResult[] = [];
+    let source: SyncSource | null = null;
+    let fatal: string | null = null;
+    try {
+      source = await openTenantSource(this.tenant, this.config);
+      const tables = (await source.listTables()).filter((t) => this.config.tables[t.name]?.enabled !== false);
+      this.emit({ type: 'start', jobId: this.jobId, tables: tables.map((t) => t.name) });
+      const checkpoints = await loadCheckpoints(this.client, name);
+      for (const [index, table] of tables.entries()) {
+        if (this.options.signal?.aborted) throw STOPPED;
+        const result = await this.syncTable(source, table, checkpoints.get(table.name) ?? null, index);
+        results.push(result);
+        this.emit({ type: 'table-done', table: table.name, result });
+      }
+    } catch (error) {
+      if (error === STOPPED) fatal = 'stopped before finishing; the next run resumes after the last committed page';
+      else {
+        fatal = describeError(error);
+        if (isConnectionError(error)) this.connectionBroken = true;
+      }
+      this.logger.error('tenant sync failed', { error: fatal });
+    } finally {
+      await source?.close().catch(() => undefined);
+    }
+
+    const failedTables = results.filter((r) => r.status === 'failed' || r.status === 'partial');
+    const status: SyncResult['status'] = fatal ? 'failed' : failedTables.length === 0 ? 'completed' : failedTables.length === results.length ? 'failed' : 'partial';
+    const error = fatal ?? (failedTables.length ? failedTables.map((r) => `${r.table}: ${r.error ?? `${r.failed} row(s) failed`}`).join('; ') : null);
+    if (!this.connectionBroken) {
+      await finishJob(this.client, this.jobId, { status, error, tables: Object.fromEntries(results.map((r) => [r.table, summarizeTable(r)])) });
+      await recordSyncOutcome(this.client, this.tenant.client_name, status);
+    }
+    return {
+      jobId: this.jobId,
+      tenant: this.tenant.client_name,
+      status,
+      syncType: this.syncType,
+      tables: results,
+      ...this.progress,
+      durationSeconds: (Date.now() - started) / 1000,
+      error,
+    };
+  }
+
+  // ── one table ─────────────────────────────────────────────────────────────────────────────────────────────────
+
+  private async syncTable(source: SyncSource, table: SourceTable, checkpoint: Checkpoint | null, index: number): Promise<TableResult> {
+    const result: TableResult = {
+      table: table.name,
+      status: 'completed',
+      pass: null,
+      rowsRead: 0,
+      inserted: 0,
+      updated: 0,
+      deleted: 0,
+      failed: 0,
+      conflicts: 0,
+      addedColumns: [],
+      excludedColumns: table.excluded.map((e) => e.column),
+      error: null,
+    };
+    const name = this.tenant.client_name;
+    if (table.skipReason) return { ...result, status: 'skipped', error: table.skipReason };
+    if (table.problem) {
+      await saveCheckpoint(this.client, name, table.name, { status: 'error', error: table.problem });
+      return { ...result, status: 'failed', error: table.problem };
+    }
+    try {
+      const plan = await this.inTransaction(async () => {
+        const prepared = await prepareTable(this.client, name, table, checkpoint?.hash_columns ?? null, index);
+        const fields: Partial<Checkpoint> = { hash_columns: prepared.hashColumns, cursor_column: table.cursor?.column ?? null };
+        // New columns must be filled for rows already synced: start a full pass of this table.
+        if (prepared.addedColumns.length > 0 && !prepared.created) Object.assign(fields, { pass: null, pass_last_key: null, cursor_value: null });
+        await saveCheckpoint(this.client, name, table.name, fields);
+        if (fields.cursor_value === null && checkpoint) Object.assign(checkpoint, fields);
+        return prepared;
+      });
+      result.addedColumns = plan.created ? [] : plan.addedColumns;
+      const state: Checkpoint = checkpoint ?? emptyCheckpoint(table.name);
+      const pass = await this.copyPass(source, plan, state, result, false);
+      result.pass = pass.type;
+      // A pass resumed from an earlier run did not see what changed, meanwhile, behind its resume point: one more
+      // pass (incremental from the resumed pass's start, or full without a cursor) brings the table up to date.
+      if (pass.resumed && pass.completed) await this.copyPass(source, plan, state, result, true);
+      await this.reconcileKeys(source, plan, result);
+      await dropStage(this.client, plan);
+      const failuresAfter = await countFailedRows(this.client, name, table.name);
+      if (failuresAfter > 0) {
+        result.status = 'partial';
+        result.error = `${failuresAfter} row(s) could not be written (see failed rows); they are retried on the next run`;
+        await saveCheckpoint(this.client, name, table.name, { status: 'blocked', error: result.error, last_synced_at: new Date() });
+      } else {
+        await saveCheckpoint(this.client, name, table.name, { status: 'ok', error: null, last_synced_at: new Date() });
+      }
+    } catch (error) {
+      if (error === STOPPED) throw error;
+      if (isConnectionError(error)) throw error;
+      if (!(await this.connectionAlive())) {
+        this.connectionBroken = true;
+        throw error;
+      }
+      result.status = 'failed';
+      result.error = describeError(error);
+      this.logger.warn(`table ${table.name} failed`, { error: result.error });
+      await saveCheckpoint(this.client, name, table.name, { status: 'error', error: result.error.slice(0, 2000) }).catch(() => undefined);
+    }
+    return result;
+  }
+
+  /**
+   * Reads the table in key order, page by page, resuming an interrupted pass. Full passes read every row;
+   * incremental passes only rows whose cursor is >= checkpoint − lookback.
+   */
+  private async copyPass(
+    source: SyncSource,
+    plan: TablePlan,
+    checkpoint: Checkpoint,
+    result: TableResult,
+    followUp: boolean,
+  ): Promise<{ type: 'full' | 'incremental'; resumed: boolean; completed: boolean }> {
+    const name = this.tenant.client_name;
+    const table = plan.source;
+    const cursor = table.cursor;
+    let type: 'full' | 'incremental';
+    let filter: string | null;
+    let startCursor: string | null;
+    let afterKey: KeyValues | null;
+
+    const resumable = !followUp && checkpoint.pass !== null && !(this.options.full && checkpoint.pass === 'incremental');
+    if (resumable && checkpoint.pass) {
+      type = checkpoint.pass;
+      filter = checkpoint.pass_filter_cursor;
+      startCursor = checkpoint.pass_start_cursor;
+      afterKey = checkpoint.pass_last_key;
+    } else {
+      const fullDue =
+        this.config.full_compare_hours > 0 &&
+        (!checkpoint.last_full_compare_at || Date.now() - checkpoint.last_full_compare_at.getTime() > this.config.full_compare_hours * 3_600_000);
+      const wantFull = followUp ? false : this.options.full || fullDue;
+      type = wantFull || !cursor || checkpoint.cursor_value === null ? 'full' : 'incremental';
+      filter = type === 'incremental' && cursor ? cursorMinus(checkpoint.cursor_value!, cursor.unit, this.config.lookback_seconds) : null;
+      startCursor = cursor ? capCursor(await source.maxCursor(table), cursor.unit) : null;
+      afterKey = null;
+      await saveCheckpoint(this.client, name, table.name, {
+        pass: type,
+        pass_filter_cursor: filter,
+        pass_start_cursor: startCursor,
+        pass_last_key: null,
+        pass_blocked: false,
+      });
+    }
+    this.emit({ type: 'table-start', table: table.name, pass: type });
+
+    let blocked = false;
+    let total = 0;
+    for (;;) {
+      if (this.options.signal?.aborted) throw STOPPED;
+      const rows = await source.readRows(table, { afterKey, cursorFrom: filter, limit: this.config.page_size, maxBytes: this.config.page_bytes });
+      if (rows.length === 0) break;
+      result.rowsRead += rows.length;
+      const firstBadIndex = await this.inTransaction(async () => {
+        const outcome = await this.applyRows(plan, rows, type === 'full', result);
+        const firstBad = outcome.failedIndexes.length ? Math.min(...outcome.failedIndexes) : -1;
+        // The checkpoint stops before the first failed row so that row is read again next run.
+        const lastGood = firstBad === -1 ? rows[rows.length - 1]! : firstBad > 0 ? rows[firstBad - 1]! : null;
+        if (!blocked) {
+          const fields: Partial<Checkpoint> = { pass_blocked: firstBad !== -1 };
+          if (lastGood) fields.pass_last_key = lastGood.key;
+          await saveCheckpoint(this.client, name, table.name, fields);
+        }
+        await this.fence();
+        return firstBad;
+      });
+      if (firstBadIndex !== -1) blocked = true;
+      total += rows.length;
+      this.emit({ type: 'page', table: table.name, rows: rows.length, written: result.inserted + result.updated, total });
+      afterKey = rows[rows.length - 1]!.key;
+      if (rows.length < this.config.page_size && sumBytes(rows) < this.config.page_bytes) break;
+    }
+
+    if (!blocked) {
+      // The pass is complete: everything with a cursor below its start value is in the target.
+      const fields: Partial<Checkpoint> = { pass: null, pass_filter_cursor: null, pass_start_cursor: null, pass_last_key: null, pass_blocked: false };
+      if (cursor) fields.cursor_value = startCursor ?? checkpoint.cursor_value ?? null;
+      if (type === 'full') fields.last_full_compare_at = new Date();
+      await saveCheckpoint(this.client, name, table.name, fields);
+      Object.assign(checkpoint, fields);
+    }
+    return { type, resumed: resumable, completed: !blocked };
+  }
+
+  /**
+   * Writes rows through the staging table; returns indexes of rows that failed (recorded in failed_rows).
+   * Must run inside a transaction. A page that Postgres rejects is retried row by row to isolate the bad rows.
+   */
+  private async applyRows(plan: TablePlan, rows: SourceRow[], full: boolean, result: TableResult): Promise<{ failedIndexes: number[] }> {
+    const name = this.tenant.client_name;
+    const failures: Array<{ index: number; error: string }> = [];
+    const good: number[] = [];
+    rows.forEach((row, index) => (row.error ? failures.push({ index, error: row.error }) : good.push(index)));
+
+    const delta: JobProgress = { rowsSynced: 0, rowsFailed: 0, rowsDeleted: 0, conflicts: 0, bytes: 0 };
+    const applyBatch = async (indexes: number[]) => {
+      await this.client.query(`delete from ${plan.stage}`);
+      await stageRows(this.client, plan, indexes.map((i) => [...rows[i]!.values, String(keyHash(rows[i]!.key))]));
+      const conflicts = await this.resolveConflicts(plan, full);
+      const merged = await mergeStage(this.client, plan, full);
+      return { conflicts, merged };
+    };
+
+    const written: number[] = [];
+    if (good.length > 0) {
+      await this.client.query('savepoint lcs_page');
+      try {
+        const outcome = await applyBatch(good);
+        await this.client.query('release savepoint lcs_page');
+        tally(outcome);
+        written.push(...good);
+      } catch (error) {
+        if (!isRowError(error)) throw error;
+        await this.client.query('rollback to savepoint lcs_page');
+        for (const index of good) {
+          await this.client.query('savepoint lcs_row');
+          try {
+            const outcome = await applyBatch([index]);
+            await this.client.query('release savepoint lcs_row');
+            tally(outcome);
+            written.push(index);
+          } catch (rowError) {
+            if (!isRowError(rowError)) throw rowError;
+            await this.client.query('rollback to savepoint lcs_row');
+            failures.push({ index, error: describeError(rowError) });
+          }
+        }
+      }
+    }
+
+    function tally(outcome: { conflicts: number; merged: { inserted: number; updated: number } }): void {
+      result.inserted += outcome.merged.inserted;
+      result.updated += outcome.merged.updated;
+      result.conflicts += outcome.conflicts;
+      delta.rowsSynced += outcome.merged.inserted + outcome.merged.updated;
+      delta.conflicts += outcome.conflicts;
+    }
+
+    if (failures.length > 0) {
+      const failedKeys = this.failedThisRun.get(plan.table) ?? new Set<string>();
+      for (const failure of failures) failedKeys.add(JSON.stringify(rows[failure.index]!.key));
+      this.failedThisRun.set(plan.table, failedKeys);
+      await recordFailedRows(this.client, name, plan.table, this.jobId, failures.map((f) => ({ key: rows[f.index]!.key, error: f.error })));
+      result.failed += failures.length;
+      delta.rowsFailed += failures.length;
+      for (const failure of failures) this.logger.warn(`row of ${plan.table} failed`, { key: rows[failure.index]!.key, error: failure.error });
+    }
+    if (written.length > 0) await clearFailedRows(this.client, name, plan.table, written.map((i) => rows[i]!.key));
+    delta.bytes = sumBytes(rows);
+    await addJobProgress(this.client, this.jobId, delta);
+    addTo(this.progress, delta);
+    return { failedIndexes: failures.map((f) => f.index) };
+  }
+
+  /** Applies the table's conflict strategy to staged rows whose target row was changed in Supabase. */
+  private async resolveConflicts(plan: TablePlan, full: boolean): Promise<number> {
+    const conflicts = await findConflicts(this.client, plan, full);
+    if (conflicts.length === 0) return 0;
+    const strategy = this.strategyFor(plan.table);
+    const keepAccepted: KeyValues[] = [];
+    const keepPending: KeyValues[] = [];
+    for (const conflict of conflicts) {
+      const resolution = decide(strategy, conflict.sourceCursor, conflict.targetCursor);
+      if (resolution === 'target_kept') keepAccepted.push(conflict.key);
+      if (resolution === 'pending') keepPending.push(conflict.key);
+      await logConflict(this.client, {
+        tenant: this.tenant.client_name,
+        table: plan.table,
+        key: conflict.key,
+        kind: 'update',
+        strategy,
+        resolution,
+        sourceRow: conflict.sourceRow,
+        targetRow: conflict.targetRow,
+        jobId: this.jobId,
+      });
+    }
+    await keepTargetRows(this.client, plan, keepAccepted, true);
+    await keepTargetRows(this.client, plan, keepPending, false);
+    return conflicts.length;
+  }
+
+  private strategyFor(table: string): ConflictStrategy {
+    return this.config.tables[table]?.conflict_strategy ?? this.config.conflict_strategy;
+  }
+
+  // ── key reconciliation ────────────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Compares the source's and the target's key sets, range by range (count and key-hash sum; details only where
+   * they differ): target rows the source no longer has are deleted, source rows the target lacks are written.
+   */
+  private async reconcileKeys(source: SyncSource, plan: TablePlan, result: TableResult): Promise<void> {
+    const table = plan.source;
+    // Without a shared key order, one range covers the whole table.
+    const rangeSize = table.keyOrdered ? this.config.key_range_size : Number.MAX_SAFE_INTEGER;
+    const batch = Math.min(rangeSize, 50_000);
+    let after: KeyValues | null = null;
+    for (;;) {
+      if (this.options.signal?.aborted) throw STOPPED;
+      const keys: KeyValues[] = [];
+      let exhausted = false;
+      while (keys.length < rangeSize) {
+        const want = Math.min(batch, rangeSize - keys.length);
+        const next = await source.readKeys(table, { afterKey: keys.length ? keys[keys.length - 1]! : after, limit: want });
+        keys.push(...next);
+        if (next.length < want) {
+          exhausted = true;
+          break;
+        }
+      }
+      const range: KeyRange = { after, through: exhausted ? null : keys[keys.length - 1]! };
+      const target = await summarizeRange(this.client, plan, range);
+      const hashes = keys.map(keyHash);
+      if (target.count !== keys.length || target.hashSum !== keyHashSum(hashes)) {
+        await this.repairRange(source, plan, range, keys, hashes, result);
+      }
+      if (exhausted) break;
+      after = keys[keys.length - 1]!;
+    }
+  }
+
+  private async repairRange(source: SyncSource, plan: TablePlan, range: KeyRange, keys: KeyValues[], hashes: number[], result: TableResult): Promise<void> {
+    const sourceKeys = new Map<string, number>();
+    keys.forEach((key, index) => sourceKeys.set(JSON.stringify(key), hashes[index]!));
+    const targetKeys = await keysInRange(this.client, plan, range);
+    const targetSet = new Map(targetKeys.map((t) => [JSON.stringify(t.key), t.hash]));
+    const gone = targetKeys.filter((t) => !sourceKeys.has(JSON.stringify(t.key))).map((t) => t.key);
+    const failedKeys = this.failedThisRun.get(plan.table);
+    const missing = keys.filter((key, index) => targetSet.get(JSON.stringify(key)) !== hashes[index] && !failedKeys?.has(JSON.stringify(key)));
+
+    const name = this.tenant.client_name;
+    const soft = this.config.delete_mode === 'soft';
+    const strategy = this.strategyFor(plan.table);
+    for (let start = 0; start < gone.length; start += 1000) {
+      const chunk = gone.slice(start, start + 1000);
+      await this.inTransaction(async () => {
+        const candidates = await inspectDeletes(this.client, plan, chunk);
+        const remove: KeyValues[] = [];
+        const keepAccepted: KeyValues[] = [];
+        const keepPending: KeyValues[] = [];
+        let conflicts = 0;
+        for (const candidate of candidates) {
+          if (!candidate.changedInTarget) {
+            remove.push(candidate.key);
+            continue;
+          }
+          conflicts++;
+          const resolution = strategy === 'target_wins' ? 'target_kept' : strategy === 'manual' ? 'pending' : 'source_applied';
+          if (resolution === 'source_applied') remove.push(candidate.key);
+          else if (resolution === 'target_kept') keepAccepted.push(candidate.key);
+          else keepPending.push(candidate.key);
+          await logConflict(this.client, {
+            tenant: name,
+            table: plan.table,
+            key: candidate.key,
+            kind: 'delete',
+            strategy,
+            resolution,
+            sourceRow: null,
+            targetRow: candidate.targetRow,
+            jobId: this.jobId,
+          });
+        }
+        const deleted = await deleteRows(this.client, plan, remove, soft);
+        await detachRows(this.client, plan, keepAccepted, true);
+        await detachRows(this.client, plan, keepPending, false);
+        const delta = { rowsSynced: 0, rowsFailed: 0, rowsDeleted: deleted, conflicts, bytes: 0 };
+        await addJobProgress(this.client, this.jobId, delta);
+        addTo(this.progress, delta);
+        result.deleted += deleted;
+        result.conflicts += conflicts;
+        await this.fence();
+      });
+    }
+
+    for (let start = 0; start < missing.length; start += this.config.page_size) {
+      const rows = await source.readRowsByKeys(plan.source, missing.slice(start, start + this.config.page_size));
+      if (rows.length === 0) continue;
+      result.rowsRead += rows.length;
+      await this.inTransaction(async () => {
+        await this.applyRows(plan, rows, false, result);
+        await this.fence();
+      });
+    }
+  }
+
+  // ── plumbing ──────────────────────────────────────────────────────────────────────────────────────────────────
+
+  private async inTransaction<T>(work: () => Promise<T>): Promise<T> {
+    await this.client.query('begin');
+    try {
+      const value = await work();
+      await this.client.query('commit');
+      return value;
+    } catch (error) {
+      await this.client.query('rollback').catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * The fence, checked just before each page commits: the claim is still held by this session. Pages are written
+   * on the claim's own connection, so this only fails if the lock was released underneath us.
+   */
+  private async fence(): Promise<void> {
+    if (!(await holdsTenantClaim(this.client, this.tenant.client_name))) {
+      throw new LcsError('LCS_SYNC_FENCED', `This job lost the claim on "${this.tenant.client_name}"; it stops without writing.`);
+    }
+  }
+
+  private async connectionAlive(): Promise<boolean> {
+    try {
+      await this.client.query('select 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private emit(event: SyncProgress): void {
+    try {
+      this.options.onProgress?.(event);
+    } catch {
+      // A progress display must never break a sync.
+    }
+  }
+}
+
+function emptyCheckpoint(table: string): Checkpoint {
+  return {
+    table_name: table,
+    cursor_column: null,
+    cursor_value: null,
+    pass: null,
+    pass_filter_cursor: null,
+    pass_start_cursor: null,
+    pass_last_key: null,
+    pass_blocked: false,
+    hash_columns: null,
+    last_full_compare_at: null,
+    last_synced_at: null,
+    status: 'pending',
+    error: null,
+  };
+}
+
+function decide(strategy: ConflictStrategy, sourceCursor: string | null, targetCursor: string | null): 'source_applied' | 'target_kept' | 'pending' {
+  if (strategy === 'source_wins') return 'source_applied';
+  if (strategy === 'target_wins') return 'target_kept';
+  if (strategy === 'manual') return 'pending';
+  return compareCursors(targetCursor, sourceCursor) > 0 ? 'target_kept' : 'source_applied';
+}
+
+/** Compares two cursor texts: integers numerically, anything else as ISO timestamps or text. */
+function compareCursors(a: string | null, b: string | null): number {
+  if (a === null || b === null) return a === b ? 0 : a === null ? -1 : 1;
+  if (/^-?\d+$/.test(a) && /^-?\d+$/.test(b)) {
+    const x = BigInt(a);
+    const y = BigInt(b);
+    return x === y ? 0 : x > y ? 1 : -1;
+  }
+  const x = Date.parse(a);
+  const y = Date.parse(b);
+  if (!Number.isNaN(x) && !Number.isNaN(y)) return Math.sign(x - y);
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+const UNIT_PER_SECOND: Record<Exclude<CursorUnit, 'iso'>, bigint> = {
+  seconds: 1n,
+  milliseconds: 1_000n,
+  microseconds: 1_000_000n,
+  nanoseconds: 1_000_000_000n,
+};
+
+/** A cursor value moved back by `seconds` (the lookback that absorbs clock skew and late commits). */
+export function cursorMinus(value: string, unit: CursorUnit, seconds: number): string {
+  if (unit === 'iso') {
+    const time = Date.parse(value);
+    return Number.isNaN(time) ? value : new Date(time - seconds * 1000).toISOString();
+  }
+  if (!/^-?\d+$/.test(value)) return value;
+  return (BigInt(value) - BigInt(seconds) * UNIT_PER_SECOND[unit]).toString();
+}
+
+/** The pass's start cursor, never later than now: a row stamped in the future must not hide later changes. */
+export function capCursor(value: string | null, unit: CursorUnit): string | null {
+  if (value === null) return null;
+  if (unit === 'iso') {
+    const time = Date.parse(value);
+    return Number.isNaN(time) || time <= Date.now() ? value : new Date().toISOString();
+  }
+  if (!/^-?\d+$/.test(value)) return value;
+  const now = (BigInt(Date.now()) * UNIT_PER_SECOND[unit]) / 1000n;
+  return BigInt(value) > now ? now.toString() : value;
+}
+
+function sumBytes(rows: SourceRow[]): number {
+  let total = 0;
+  for (const row of rows) total += row.bytes;
+  return total;
+}
+
+function addTo(target: JobProgress, delta: JobProgress): void {
+  target.rowsSynced += delta.rowsSynced;
+  target.rowsFailed += delta.rowsFailed;
+  target.rowsDeleted += delta.rowsDeleted;
+  target.conflicts += delta.conflicts;
+  target.bytes += delta.bytes;
+}
+
+function summarizeTable(result: TableResult): Record<string, unknown> {
+  return {
+    status: result.status,
+    pass: result.pass,
+    rows_read: result.rowsRead,
+    inserted: result.inserted,
+    updated: result.updated,
+    deleted: result.deleted,
+    failed: result.failed,
+    conflicts: result.conflicts,
+    ...(result.addedColumns.length ? { added_columns: result.addedColumns } : {}),
+    ...(result.excludedColumns.length ? { excluded_columns: result.excludedColumns } : {}),
+    ...(result.error ? { error: result.error } : {}),
+  };
+}
+
+/** A Postgres error caused by the data of a row (bad value, constraint), as opposed to the connection or the SQL. */
+function isRowError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^(22|23|54)/.test(code);
+}
+
+function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && /^(08|57P)/.test(code)) return true;
+  const message = error instanceof Error ? error.message : '';
+  return /Connection terminated|connection is closed|Client was closed|ECONNRESET|EPIPE/i.test(message);
+}

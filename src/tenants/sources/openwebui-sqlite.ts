@@ -1,0 +1,422 @@
+import { existsSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { LcsError, describeError } from '../../core/errors.js';
+import type { CursorUnit, KeyValues, ReadKeysOptions, ReadRowsOptions, SourceColumn, SourceOptions, SourceRow, SourceTable, SyncSource, TargetType } from './types.js';
+import { ValueError, keyText, toWire, wireBytes } from './values.js';
+
+/**
+ * Open WebUI's `webui.db`, read-only. The schema differs between Open WebUI versions, so everything is
+ * introspected: tables from sqlite_master, columns from PRAGMA table_xinfo, keys from the primary key or, for
+ * tables created without one, their UNIQUE index.
+ *
+ * Snapshot: in WAL mode one read transaction spans the whole sync (writers go on; we see one consistent state).
+ * In rollback-journal mode a long read would block Open WebUI's writers, so each page is its own short read; the
+ * engine's checkpoints are correct either way (see engine.ts).
+ */
+
+/** Bookkeeping tables of Open WebUI's migration tools: never synced. */
+const SKIPPED_TABLES = new Set(['alembic_version', 'migrate_history']);
+
+/** Secret columns named in the Open WebUI schema; any column whose name ends like a credential is a secret too. */
+const SECRET_COLUMNS: Record<string, string[]> = {
+  auth: ['password'],
+  oauth_session: ['token'],
+  config: ['data', 'value'],
+  user: ['api_key'],
+  api_key: ['key'],
+};
+const secretColumnName = /(^|_)(password|passwd|secret|token|api_key|apikey|access_token|refresh_token|client_secret|private_key|totp_secret)$/i;
+
+/** Tables that store nanosecond epochs (time.time_ns()); used when a table is empty and magnitude cannot tell. */
+const NANOSECOND_TABLES = new Set(['channel', 'channel_member', 'channel_file', 'channel_webhook', 'message', 'message_reaction', 'note', 'automation', 'automation_run']);
+
+/** JSON columns Open WebUI declares as TEXT (its JSONField type): used only when a table has no rows to sample. */
+const KNOWN_JSON_TEXT_COLUMNS: Record<string, string[]> = {
+  user: ['settings', 'info'],
+  chat: ['chat', 'meta'],
+  file: ['data', 'meta', 'access_control'],
+  model: ['params', 'meta', 'access_control'],
+  knowledge: ['data', 'meta', 'access_control'],
+  prompt: ['access_control'],
+  tool: ['specs', 'meta', 'valves', 'access_control'],
+  function: ['meta', 'valves'],
+  folder: ['items', 'meta', 'data'],
+  group: ['permissions', 'user_ids', 'data', 'meta'],
+  feedback: ['data', 'meta', 'snapshot'],
+  note: ['data', 'meta', 'access_control'],
+  channel: ['data', 'meta', 'access_control'],
+};
+
+const SAMPLE_ROWS = 500;
+
+interface ColumnInfo extends SourceColumn {
+  /** SQLite affinity of the declared type, which decides how keys and cursors are bound. */
+  affinity: 'INTEGER' | 'TEXT' | 'BLOB' | 'REAL' | 'NUMERIC';
+}
+
+interface TableInfo {
+  table: SourceTable;
+  columns: Map<string, ColumnInfo>;
+}
+
+export interface OpenWebUiSqliteSource extends SyncSource {
+  /** Whether the file is in WAL mode (one snapshot for the whole sync) or rollback-journal mode (per-page reads). */
+  readonly journalMode: string;
+}
+
+/** Opens `webui.db` read-only. Throws LCS_SOURCE_UNAVAILABLE with the fix when the file cannot be read. */
+export function openOpenWebUiSqlite(path: string, options: SourceOptions = {}): OpenWebUiSqliteSource {
+  if (!existsSync(path)) {
+    throw new LcsError('LCS_SOURCE_UNAVAILABLE', `The Open WebUI database ${JSON.stringify(path)} does not exist.`, {
+      hint: 'Pass the path of webui.db as this node sees it (in the Open WebUI image: /app/backend/data/webui.db, mounted into the sync node).',
+    });
+  }
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true, timeout: 15_000 });
+    db.defaultSafeIntegers(true);
+  } catch (error) {
+    throw new LcsError('LCS_SOURCE_UNAVAILABLE', `Cannot open the Open WebUI database ${JSON.stringify(path)}: ${describeError(error)}`, {
+      hint: 'The sync node needs read access to webui.db (and, in WAL mode, to its folder for the -shm file).',
+      cause: error,
+    });
+  }
+  const journalMode = String(db.pragma('journal_mode', { simple: true })).toLowerCase();
+  const snapshot = journalMode === 'wal';
+  if (snapshot) {
+    // BEGIN is deferred: the snapshot is taken by the first read, right below.
+    db.exec('begin');
+    db.prepare('select count(*) from sqlite_master').get();
+  }
+  return new SqliteSource(db, journalMode, snapshot, options);
+}
+
+class SqliteSource implements OpenWebUiSqliteSource {
+  readonly type = 'openwebui_sqlite' as const;
+  private infos: Map<string, TableInfo> | null = null;
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(
+    private readonly db: Database.Database,
+    readonly journalMode: string,
+    private readonly snapshot: boolean,
+    private readonly options: SourceOptions,
+  ) {}
+
+  async listTables(): Promise<SourceTable[]> {
+    return [...this.introspect().values()].map((info) => info.table);
+  }
+
+  async maxCursor(table: SourceTable): Promise<string | null> {
+    if (!table.cursor) return null;
+    const sql = `select max(${q(table.cursor.column)}) as m from ${q(table.name)}`;
+    const row = this.statement(sql).get() as { m: unknown } | undefined;
+    return keyText(row?.m ?? null);
+  }
+
+  async readRows(table: SourceTable, options: ReadRowsOptions): Promise<SourceRow[]> {
+    const info = this.info(table.name);
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (options.afterKey) {
+      where.push(`(${table.key.map(q).join(', ')}) > (${table.key.map(() => '?').join(', ')})`);
+      params.push(...this.bindKey(info, table, options.afterKey));
+    }
+    if (options.cursorFrom !== null && table.cursor) {
+      const cursor = q(table.cursor.column);
+      where.push(`(${cursor} >= ? or ${cursor} is null)`);
+      params.push(this.bindValue(info, table.cursor.column, options.cursorFrom));
+    }
+    const sql =
+      `select ${this.selectList(table)} from ${q(table.name)}` +
+      (where.length ? ` where ${where.join(' and ')}` : '') +
+      ` order by ${table.key.map(q).join(', ')} limit ?`;
+    params.push(options.limit);
+    const rows: SourceRow[] = [];
+    let bytes = 0;
+    // Iterate so a page of large chats stops at the byte budget instead of loading `limit` rows first.
+    for (const raw of this.statement(sql).raw(true).iterate(...params) as IterableIterator<unknown[]>) {
+      const row = this.toRow(table, raw);
+      rows.push(row);
+      bytes += row.bytes;
+      if (bytes >= options.maxBytes) break;
+    }
+    return rows;
+  }
+
+  async readKeys(table: SourceTable, options: ReadKeysOptions): Promise<KeyValues[]> {
+    const info = this.info(table.name);
+    const params: unknown[] = [];
+    let where = '';
+    if (options.afterKey) {
+      where = ` where (${table.key.map(q).join(', ')}) > (${table.key.map(() => '?').join(', ')})`;
+      params.push(...this.bindKey(info, table, options.afterKey));
+    }
+    const sql = `select ${table.key.map(q).join(', ')} from ${q(table.name)}${where} order by ${table.key.map(q).join(', ')} limit ?`;
+    params.push(options.limit);
+    const raws = this.statement(sql).raw(true).all(...params) as unknown[][];
+    return raws.map((raw) => raw.map((value) => keyText(value) ?? ''));
+  }
+
+  async readRowsByKeys(table: SourceTable, keys: KeyValues[]): Promise<SourceRow[]> {
+    const info = this.info(table.name);
+    const rows: SourceRow[] = [];
+    const batch = Math.max(1, Math.floor(400 / table.key.length));
+    for (let start = 0; start < keys.length; start += batch) {
+      const chunk = keys.slice(start, start + batch);
+      const tuple = `(${table.key.map(() => '?').join(', ')})`;
+      const sql =
+        table.key.length === 1
+          ? `select ${this.selectList(table)} from ${q(table.name)} where ${q(table.key[0]!)} in (${chunk.map(() => '?').join(', ')})`
+          : `select ${this.selectList(table)} from ${q(table.name)} where (${table.key.map(q).join(', ')}) in (values ${chunk.map(() => tuple).join(', ')})`;
+      const params = chunk.flatMap((key) => this.bindKey(info, table, key));
+      for (const raw of this.db.prepare(sql).raw(true).all(...params) as unknown[][]) rows.push(this.toRow(table, raw));
+    }
+    return rows;
+  }
+
+  async close(): Promise<void> {
+    if (!this.db.open) return;
+    if (this.snapshot && this.db.inTransaction) this.db.exec('commit');
+    this.db.close();
+  }
+
+  // ── introspection ────────────────────────────────────────────────────────────────────────────────────────
+
+  private introspect(): Map<string, TableInfo> {
+    if (this.infos) return this.infos;
+    const masters = this.db
+      .prepare(`select name, sql from sqlite_master where type = 'table' and name not like 'sqlite\\_%' escape '\\' order by name`)
+      .all() as Array<{ name: string; sql: string | null }>;
+    const virtualTables = masters.filter((m) => /^\s*create\s+virtual\s+table/i.test(m.sql ?? '')).map((m) => m.name);
+    const infos = new Map<string, TableInfo>();
+    for (const master of masters) {
+      if (SKIPPED_TABLES.has(master.name)) continue;
+      if (virtualTables.includes(master.name)) continue;
+      // Shadow tables of a virtual (full-text) table hold index data, not rows of their own.
+      if (virtualTables.some((v) => master.name.startsWith(`${v}_`))) continue;
+      infos.set(master.name, this.describeTable(master.name));
+    }
+    this.infos = infos;
+    return infos;
+  }
+
+  private describeTable(name: string): TableInfo {
+    const pragmaColumns = this.db.prepare(`select * from pragma_table_xinfo(?)`).all(name) as Array<{
+      name: string;
+      type: string;
+      pk: bigint;
+      hidden: bigint;
+    }>;
+    const visible = pragmaColumns.filter((c) => Number(c.hidden) !== 1);
+    const excluded: SourceTable['excluded'] = [];
+    const columns = new Map<string, ColumnInfo>();
+    const sampleJson = this.jsonSampler(name);
+    for (const column of visible) {
+      const secret = isSecretColumn(name, column.name);
+      if (secret && !this.options.includeSecrets) {
+        excluded.push({ column: column.name, reason: 'secret (set config.include_secrets to copy it)' });
+        continue;
+      }
+      columns.set(column.name, this.mapColumn(name, column.name, column.type ?? '', sampleJson));
+    }
+
+    const key = this.findKey(name, visible);
+    let problem: string | undefined;
+    let skipReason: string | undefined;
+    if (!key) {
+      problem = `table "${name}" has neither a primary key nor a UNIQUE column, so its rows cannot be identified`;
+    } else if (key.columns.some((k) => !columns.has(k))) {
+      skipReason = `the key of table "${name}" is a secret column; the table is skipped unless config.include_secrets is set`;
+    } else if (key.columns.some((k) => !['INTEGER', 'TEXT'].includes(columns.get(k)!.affinity))) {
+      problem = `the key of table "${name}" has a column without an INTEGER or TEXT type, so its rows cannot be paged in a stable order`;
+    }
+    const keyColumns = key?.columns ?? [];
+    const keyOrdered =
+      !!key &&
+      key.binary &&
+      keyColumns.every((k) => {
+        const type = columns.get(k)?.type;
+        return type === 'bigint' || type === 'text';
+      });
+
+    const cursor = this.findCursor(name, columns);
+    const table: SourceTable = {
+      name,
+      columns: [...columns.values()].map(({ name: n, type, declared }) => ({ name: n, type, declared })),
+      key: keyColumns,
+      keyOrdered,
+      cursor,
+      excluded,
+      ...(problem ? { problem } : {}),
+      ...(skipReason ? { skipReason } : {}),
+    };
+    return { table, columns };
+  }
+
+  private mapColumn(table: string, column: string, declaredType: string, sampleJson: (column: string) => boolean | null): ColumnInfo {
+    const declared = declaredType.toUpperCase();
+    const affinity = affinityOf(declared);
+    const override = this.options.columnTypes?.[table]?.[column];
+    let type: TargetType;
+    let note = declaredType || '(none)';
+    if (declared.includes('BOOL')) type = 'boolean';
+    else if (declared.includes('JSON')) type = 'jsonb';
+    else if (affinity === 'INTEGER') type = 'bigint';
+    else if (affinity === 'REAL') type = 'double precision';
+    else if (affinity === 'BLOB') type = declared === '' ? 'text' : 'bytea';
+    else if (affinity === 'NUMERIC') type = /DATE|TIME/.test(declared) ? 'text' : 'numeric';
+    else {
+      const sampled = sampleJson(column);
+      const looksJson = sampled ?? (KNOWN_JSON_TEXT_COLUMNS[table]?.includes(column) === true);
+      type = looksJson ? 'jsonb' : 'text';
+      if (looksJson) note = `${declaredType} (${sampled === null ? 'known' : 'sampled'} JSON)`;
+    }
+    if (override) {
+      type = override;
+      note = `${note} (type set in tenant config)`;
+    }
+    return { name: column, type, declared: note, affinity };
+  }
+
+  /** True when every sampled non-null value is a JSON object or array; null when there is nothing to sample. */
+  private jsonSampler(table: string): (column: string) => boolean | null {
+    return (column) => {
+      const c = q(column);
+      const row = this.db
+        .prepare(
+          `select count(*) as n, coalesce(sum(case when json_valid(v) and substr(ltrim(v), 1, 1) in ('{', '[') then 1 else 0 end), 0) as j
+             from (select ${c} as v from ${q(table)} where ${c} is not null and typeof(${c}) = 'text' limit ${SAMPLE_ROWS})`,
+        )
+        .get() as { n: bigint; j: bigint };
+      if (row.n === 0n) return null;
+      return row.j === row.n;
+    };
+  }
+
+  private findKey(table: string, columns: Array<{ name: string; pk: bigint; type: string }>): { columns: string[]; binary: boolean } | null {
+    const pk = columns.filter((c) => Number(c.pk) > 0).sort((a, b) => Number(a.pk) - Number(b.pk));
+    const indexes = this.db.prepare(`select * from pragma_index_list(?)`).all(table) as Array<{ name: string; unique: bigint; origin: string; partial: bigint }>;
+    if (pk.length > 0) {
+      const pkIndex = indexes.find((i) => i.origin === 'pk');
+      // INTEGER PRIMARY KEY is the rowid: no index, integer order.
+      return { columns: pk.map((c) => c.name), binary: pkIndex ? this.indexIsBinary(pkIndex.name) : true };
+    }
+    const candidates = indexes
+      .filter((i) => Number(i.unique) === 1 && Number(i.partial) === 0)
+      .map((i) => ({ index: i.name, columns: this.indexColumns(i.name) }))
+      .filter((i) => i.columns.length > 0 && i.columns.every((c) => c !== null)) as Array<{ index: string; columns: string[] }>;
+    if (candidates.length === 0) return null;
+    candidates.sort((a, b) => Number(b.columns.join() === 'id') - Number(a.columns.join() === 'id') || a.columns.length - b.columns.length);
+    const chosen = candidates[0]!;
+    return { columns: chosen.columns, binary: this.indexIsBinary(chosen.index) };
+  }
+
+  private indexColumns(index: string): Array<string | null> {
+    const rows = this.db.prepare(`select * from pragma_index_info(?)`).all(index) as Array<{ seqno: bigint; name: string | null }>;
+    return rows.sort((a, b) => Number(a.seqno) - Number(b.seqno)).map((r) => r.name);
+  }
+
+  /** Byte-wise (BINARY) collation on every key column: the order Postgres reproduces with COLLATE "C". */
+  private indexIsBinary(index: string): boolean {
+    const rows = this.db.prepare(`select * from pragma_index_xinfo(?)`).all(index) as Array<{ key: bigint; coll: string | null; desc: bigint }>;
+    return rows.filter((r) => Number(r.key) === 1).every((r) => (r.coll ?? 'BINARY').toUpperCase() === 'BINARY' && Number(r.desc) === 0);
+  }
+
+  private findCursor(table: string, columns: Map<string, ColumnInfo>): SourceTable['cursor'] {
+    const configured = this.options.cursorColumns?.[table];
+    let column: string | null;
+    if (configured !== undefined) column = configured;
+    else column = columns.get('updated_at')?.type === 'bigint' ? 'updated_at' : null;
+    if (!column) return null;
+    const info = columns.get(column);
+    if (!info) return null;
+    if (info.type !== 'bigint') return { column, unit: 'iso' };
+    return { column, unit: this.epochUnit(table, column) };
+  }
+
+  /** Seconds or finer, told by magnitude (a date in 1973–2286 in each unit); the known table list when empty. */
+  private epochUnit(table: string, column: string): CursorUnit {
+    const row = this.db.prepare(`select max(${q(column)}) as m from ${q(table)} where typeof(${q(column)}) = 'integer'`).get() as { m: bigint | null };
+    const max = row.m === null ? null : BigInt(row.m);
+    if (max === null || max <= 0n) return NANOSECOND_TABLES.has(table) ? 'nanoseconds' : 'seconds';
+    if (max >= 10n ** 17n) return 'nanoseconds';
+    if (max >= 10n ** 14n) return 'microseconds';
+    if (max >= 10n ** 11n) return 'milliseconds';
+    return 'seconds';
+  }
+
+  // ── reading ──────────────────────────────────────────────────────────────────────────────────────────────
+
+  private info(name: string): TableInfo {
+    const info = this.introspect().get(name);
+    if (!info) throw new LcsError('LCS_SOURCE_TABLE', `Table "${name}" is not in the Open WebUI database.`);
+    return info;
+  }
+
+  private selectList(table: SourceTable): string {
+    // Key columns first so a row's key is read the same way whatever the column list.
+    return [...table.key, ...table.columns.map((c) => c.name)].map(q).join(', ');
+  }
+
+  private toRow(table: SourceTable, raw: unknown[]): SourceRow {
+    const keyCount = table.key.length;
+    const key = raw.slice(0, keyCount).map((value) => keyText(value) ?? '');
+    const values = new Array<string | null>(table.columns.length);
+    let error: string | undefined;
+    if (raw.slice(0, keyCount).some((value) => value === null)) error = 'a key column is NULL';
+    let cursor: string | null = null;
+    for (let i = 0; i < table.columns.length; i++) {
+      const column = table.columns[i]!;
+      const value = raw[keyCount + i];
+      if (table.cursor && column.name === table.cursor.column) cursor = keyText(value);
+      try {
+        values[i] = toWire(value, column.type);
+      } catch (cause) {
+        if (!(cause instanceof ValueError)) throw cause;
+        values[i] = null;
+        error ??= `column "${column.name}": ${cause.message}`;
+      }
+    }
+    return { key, values, cursor, bytes: wireBytes(values), ...(error ? { error } : {}) };
+  }
+
+  private bindKey(info: TableInfo, table: SourceTable, key: KeyValues): unknown[] {
+    return table.key.map((column, index) => this.bindValue(info, column, key[index] ?? ''));
+  }
+
+  /** Binds a text key or cursor with the type SQLite compares it as (integers as integers). */
+  private bindValue(info: TableInfo, column: string, text: string): unknown {
+    const affinity = info.columns.get(column)?.affinity ?? 'TEXT';
+    if ((affinity === 'INTEGER' || affinity === 'NUMERIC') && /^-?\d+$/.test(text)) return BigInt(text);
+    if ((affinity === 'REAL' || affinity === 'NUMERIC') && text.trim() !== '' && Number.isFinite(Number(text))) return Number(text);
+    return text;
+  }
+
+  private statement(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+}
+
+/** SQLite's type-affinity rules (https://www.sqlite.org/datatype3.html, section 3.1). */
+function affinityOf(declared: string): ColumnInfo['affinity'] {
+  if (declared.includes('INT')) return 'INTEGER';
+  if (declared.includes('CHAR') || declared.includes('CLOB') || declared.includes('TEXT')) return 'TEXT';
+  if (declared.includes('BLOB') || declared === '') return 'BLOB';
+  if (declared.includes('REAL') || declared.includes('FLOA') || declared.includes('DOUB')) return 'REAL';
+  return 'NUMERIC';
+}
+
+export function isSecretColumn(table: string, column: string): boolean {
+  return SECRET_COLUMNS[table]?.includes(column) === true || secretColumnName.test(column);
+}
+
+/** Quotes a SQLite identifier. */
+function q(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

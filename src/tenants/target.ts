@@ -1,0 +1,530 @@
+import type pg from 'pg';
+import { LcsError } from '../core/errors.js';
+import { quoteIdent, validateIdentifier } from '../core/database.js';
+import { copyRows } from './copy.js';
+import type { KeyValues, SourceTable, TargetType, WireValue } from './sources/types.js';
+
+/**
+ * The Postgres side of a tenant: schema NAME, one table per source table with the source's table and column
+ * names, plus bookkeeping columns under the reserved `_lcs_` prefix. All SQL that touches tenant tables is here.
+ */
+
+export const RESERVED_COLUMN_PREFIX = '_lcs_';
+
+/** Bookkeeping columns of every tenant table. */
+export const BOOKKEEPING_COLUMNS = {
+  /** When the row was last written by a sync. */
+  syncedAt: '_lcs_synced_at',
+  /** Hash of the source row as last seen: tells whether the source changed. */
+  sourceHash: '_lcs_source_hash',
+  /** Hash of the row as the sync left it: when the current row hashes differently, it was changed in Supabase. */
+  rowHash: '_lcs_row_hash',
+  /** Hash of the key (see key-hash.ts); null for rows that did not come from the source. */
+  keyHash: '_lcs_key_hash',
+  /** Set instead of deleting when the tenant uses soft deletes. */
+  deletedAt: '_lcs_deleted_at',
+} as const;
+
+const BOOKKEEPING_DDL: Array<[string, string]> = [
+  [BOOKKEEPING_COLUMNS.syncedAt, 'timestamptz not null default now()'],
+  [BOOKKEEPING_COLUMNS.sourceHash, 'uuid'],
+  [BOOKKEEPING_COLUMNS.rowHash, 'uuid'],
+  [BOOKKEEPING_COLUMNS.keyHash, 'bigint'],
+  [BOOKKEEPING_COLUMNS.deletedAt, 'timestamptz'],
+];
+
+export type ConflictStrategy = 'source_wins' | 'target_wins' | 'newest_wins' | 'manual';
+
+/** An incompatible difference between a source table and its target table: that table stops, the others go on. */
+export class TableIncompatibleError extends LcsError {
+  constructor(message: string, hint?: string) {
+    super('LCS_TABLE_INCOMPATIBLE', message, hint ? { hint } : {});
+  }
+}
+
+// ── schemas ─────────────────────────────────────────────────────────────────────────────────────────────────────
+
+export async function schemaExists(client: pg.ClientBase | pg.Pool, schema: string): Promise<boolean> {
+  const { rows } = await client.query<{ present: boolean }>('select exists (select 1 from pg_namespace where nspname = $1) as present', [schema]);
+  return rows[0]?.present === true;
+}
+
+/** Creates the tenant schema, closed to the API roles and open to the sync service role. */
+export async function createTenantSchema(client: pg.ClientBase, schema: string): Promise<void> {
+  const s = quoteIdent(validateIdentifier(schema, 'tenant schema'));
+  await client.query(`create schema ${s}`);
+  await grantTenantSchema(client, schema);
+}
+
+export async function grantTenantSchema(client: pg.ClientBase, schema: string): Promise<void> {
+  const s = quoteIdent(validateIdentifier(schema, 'tenant schema'));
+  await client.query(`revoke all on schema ${s} from public`);
+  await client.query(`
+    do $$
+    begin
+      if exists (select 1 from pg_roles where rolname = 'anon') then execute 'revoke all on schema ${s.replace(/'/g, "''")} from anon'; end if;
+      if exists (select 1 from pg_roles where rolname = 'authenticated') then execute 'revoke all on schema ${s.replace(/'/g, "''")} from authenticated'; end if;
+      if exists (select 1 from pg_roles where rolname = 'lcs_sync_service') then
+        execute 'grant usage, create on schema ${s.replace(/'/g, "''")} to lcs_sync_service';
+        execute 'grant select, insert, update, delete on all tables in schema ${s.replace(/'/g, "''")} to lcs_sync_service';
+      end if;
+    end
+    $$`);
+}
+
+export async function dropTenantSchema(client: pg.ClientBase | pg.Pool, schema: string): Promise<void> {
+  await client.query(`drop schema if exists ${quoteIdent(validateIdentifier(schema, 'tenant schema'))} cascade`);
+}
+
+/** Tables of a tenant schema with their row counts (estimates are not good enough for status: exact counts). */
+export async function listTenantTables(client: pg.ClientBase | pg.Pool, schema: string): Promise<Array<{ table: string; rows: number }>> {
+  const { rows } = await client.query<{ table_name: string }>(
+    `select c.relname as table_name from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = $1 and c.relkind in ('r', 'p') order by c.relname`,
+    [schema],
+  );
+  const result: Array<{ table: string; rows: number }> = [];
+  for (const row of rows) {
+    const deleted = quoteIdent(BOOKKEEPING_COLUMNS.deletedAt);
+    const hasDeleted = await client.query(
+      `select 1 from pg_attribute where attrelid = to_regclass($1) and attname = $2 and not attisdropped`,
+      [`${quoteIdent(schema)}.${quoteIdent(row.table_name)}`, BOOKKEEPING_COLUMNS.deletedAt],
+    );
+    const count = await client.query<{ n: string }>(
+      `select count(*) as n from ${quoteIdent(schema)}.${quoteIdent(row.table_name)}${hasDeleted.rowCount ? ` where ${deleted} is null` : ''}`,
+    );
+    result.push({ table: row.table_name, rows: Number(count.rows[0]?.n ?? 0) });
+  }
+  return result;
+}
+
+// ── tables ──────────────────────────────────────────────────────────────────────────────────────────────────────
+
+interface TargetColumnInfo {
+  name: string;
+  type: string;
+}
+
+/** How the rows of one source table are written: the effective column types and the SQL names. */
+export interface TablePlan {
+  schema: string;
+  table: string;
+  /** The source table with column types as the target table has them. */
+  source: SourceTable;
+  /** Quoted `schema.table`. */
+  qualified: string;
+  /** Quoted name of the staging table (temporary, emptied at each commit). */
+  stage: string;
+  /** Key columns with their target types. */
+  key: Array<{ name: string; type: string }>;
+  /** The source columns the row hashes cover, in target column order. */
+  hashColumns: string[];
+  /** Columns added to the target in this run (schema drift). */
+  addedColumns: string[];
+  /** True when the table was created in this run. */
+  created: boolean;
+}
+
+/** SQL type of a target column for a source type; text keys use byte order so key ranges match SQLite's. */
+function columnDdl(type: TargetType, isKey: boolean): string {
+  return type === 'text' && isKey ? 'text collate "C"' : type;
+}
+
+/** Whether a target column of type `target` can take the values of a source column of type `source`. */
+function canHold(target: string, source: TargetType): boolean {
+  if (target === source) return true;
+  if (target === 'text') return source === 'text' || source === 'jsonb';
+  if (target === 'numeric') return source === 'bigint' || source === 'numeric';
+  if (target === 'jsonb') return false;
+  if (target === 'timestamp with time zone') return source === 'timestamptz';
+  if (/^character varying/.test(target)) return source === 'text';
+  return false;
+}
+
+function asTargetType(formatted: string): TargetType {
+  if (formatted === 'timestamp with time zone') return 'timestamptz';
+  if (/^character varying/.test(formatted)) return 'text';
+  return formatted as TargetType;
+}
+
+/**
+ * Makes the target table ready for a source table: creates it, or adds new source columns (and keeps the row
+ * hashes meaningful when the hashed column set changes), or throws TableIncompatibleError.
+ */
+export async function prepareTable(
+  client: pg.ClientBase,
+  schema: string,
+  source: SourceTable,
+  previousHashColumns: string[] | null,
+  /** Number of this table's staging table in the run; null when only creating or checking the table. */
+  stageIndex: number | null,
+): Promise<TablePlan> {
+  for (const column of source.columns) {
+    if (column.name.startsWith(RESERVED_COLUMN_PREFIX)) {
+      throw new TableIncompatibleError(
+        `Source column "${source.name}.${column.name}" uses the reserved prefix ${RESERVED_COLUMN_PREFIX}.`,
+        'Rename the column in the source; names starting with _lcs_ hold sync bookkeeping in the target.',
+      );
+    }
+    if (Buffer.byteLength(column.name) > 63) {
+      throw new TableIncompatibleError(`Source column "${source.name}.${column.name.slice(0, 40)}…" is longer than Postgres' 63-byte limit.`);
+    }
+  }
+  if (Buffer.byteLength(source.name) > 63) throw new TableIncompatibleError(`Source table "${source.name.slice(0, 40)}…" has a name longer than 63 bytes.`);
+
+  const qualified = `${quoteIdent(schema)}.${quoteIdent(source.name)}`;
+  let existing = await describeColumns(client, qualified);
+  let created = false;
+  const addedColumns: string[] = [];
+
+  if (existing === null) {
+    const lines = source.columns.map((c) => `${quoteIdent(c.name)} ${columnDdl(c.type, source.key.includes(c.name))}`);
+    lines.push(...BOOKKEEPING_DDL.map(([name, ddl]) => `${quoteIdent(name)} ${ddl}`));
+    lines.push(`primary key (${source.key.map(quoteIdent).join(', ')})`);
+    await client.query(`create table ${qualified} (\n  ${lines.join(',\n  ')}\n)`);
+    await client.query(`
+      do $$ begin
+        if exists (select 1 from pg_roles where rolname = 'lcs_sync_service') then
+          execute 'grant select, insert, update, delete on table ${qualified.replace(/'/g, "''")} to lcs_sync_service';
+        end if;
+      end $$`);
+    created = true;
+    existing = await describeColumns(client, qualified);
+  }
+  const columns = existing!;
+  const byName = new Map(columns.map((c) => [c.name, c]));
+
+  const targetKey = await primaryKeyColumns(client, qualified);
+  if (targetKey.join('\u0000') !== source.key.join('\u0000')) {
+    throw new TableIncompatibleError(
+      `The key of "${source.name}" changed: Supabase has (${targetKey.join(', ') || 'no primary key'}), the source has (${source.key.join(', ')}).`,
+      'Migrate the target table to the new key by hand, or deregister with --drop-schema and register again.',
+    );
+  }
+
+  // Bookkeeping columns may be missing on a table that was adopted rather than created here.
+  for (const [name, ddl] of BOOKKEEPING_DDL) {
+    if (!byName.has(name)) await client.query(`alter table ${qualified} add column ${quoteIdent(name)} ${ddl}`);
+  }
+
+  const effective: SourceTable = { ...source, columns: [] };
+  for (const column of source.columns) {
+    const target = byName.get(column.name);
+    if (!target) {
+      await client.query(`alter table ${qualified} add column ${quoteIdent(column.name)} ${columnDdl(column.type, false)}`);
+      addedColumns.push(column.name);
+      effective.columns.push(column);
+      continue;
+    }
+    if (!canHold(target.type, column.type)) {
+      throw new TableIncompatibleError(
+        `Column "${source.name}.${column.name}" is ${target.type} in Supabase but the source now holds ${column.type} (declared ${column.declared}).`,
+        `Convert the target column by hand (alter table … alter column … type ${column.type}), or set config.column_types.${source.name}.${column.name} for this tenant.`,
+      );
+    }
+    effective.columns.push({ ...column, type: asTargetType(target.type) });
+  }
+
+  const refreshed = addedColumns.length > 0 ? (await describeColumns(client, qualified))! : columns;
+  const sourceNames = new Set(source.columns.map((c) => c.name));
+  const hashColumns = refreshed.filter((c) => sourceNames.has(c.name)).map((c) => c.name);
+  if (previousHashColumns && previousHashColumns.join('\u0000') !== hashColumns.join('\u0000')) {
+    await rehashRows(client, qualified, previousHashColumns.filter((c) => byName.has(c) || addedColumns.includes(c)), hashColumns);
+  }
+
+  const stage = quoteIdent(`lcs_stage_${stageIndex ?? 0}`);
+  if (stageIndex !== null) {
+    // Same column types and collations as the target (so row hashes and key comparisons agree), no constraints.
+    const { rows: defs } = await client.query<{ ddl: string }>(
+      `select format('%I %s%s', a.attname, format_type(a.atttypid, a.atttypmod),
+                     case when a.attcollation <> 0 and a.attcollation <> t.typcollation then ' collate ' || a.attcollation::regcollation::text else '' end) as ddl
+         from pg_attribute a join pg_type t on t.oid = a.atttypid
+        where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped order by a.attnum`,
+      [qualified],
+    );
+    await client.query(`drop table if exists pg_temp.${stage}`);
+    await client.query(`create temp table ${stage} (${defs.map((d) => d.ddl).join(', ')}) on commit delete rows`);
+  }
+
+  const key = source.key.map((name) => ({ name, type: byName.get(name)?.type ?? effective.columns.find((c) => c.name === name)!.type }));
+  return { schema, table: source.name, source: effective, qualified, stage: `pg_temp.${stage}`, key, hashColumns, addedColumns, created };
+}
+
+async function describeColumns(client: pg.ClientBase, qualified: string): Promise<TargetColumnInfo[] | null> {
+  const exists = await client.query<{ oid: string | null }>('select to_regclass($1)::oid::text as oid', [qualified]);
+  if (!exists.rows[0]?.oid) return null;
+  const { rows } = await client.query<TargetColumnInfo>(
+    `select attname as name, format_type(atttypid, atttypmod) as type from pg_attribute
+      where attrelid = to_regclass($1) and attnum > 0 and not attisdropped order by attnum`,
+    [qualified],
+  );
+  return rows;
+}
+
+async function primaryKeyColumns(client: pg.ClientBase, qualified: string): Promise<string[]> {
+  const { rows } = await client.query<{ name: string }>(
+    `select a.attname as name from pg_index i
+       join lateral unnest(i.indkey) with ordinality as k(attnum, position) on true
+       join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
+      where i.indrelid = to_regclass($1) and i.indisprimary order by k.position`,
+    [qualified],
+  );
+  return rows.map((r) => r.name);
+}
+
+/** Keeps "changed in Supabase" detection right when the hashed column set changes: rows unchanged stay unchanged. */
+async function rehashRows(client: pg.ClientBase, qualified: string, before: string[], after: string[]): Promise<void> {
+  const rowHash = quoteIdent(BOOKKEEPING_COLUMNS.rowHash);
+  await client.query(
+    `update ${qualified} as t set ${rowHash} = ${hashExpression('t', after)}
+      where ${rowHash} = ${hashExpression('t', before)}`,
+  );
+}
+
+/** md5 of the row's hashed columns as a record's text form: the same for a staged row and its target row. */
+function hashExpression(alias: string, columns: string[]): string {
+  if (columns.length === 0) return `md5('')::uuid`;
+  return `md5(row(${columns.map((c) => `${alias}.${quoteIdent(c)}`).join(', ')})::text)::uuid`;
+}
+
+// ── pages ───────────────────────────────────────────────────────────────────────────────────────────────────────
+
+/** Loads wire rows (values in `plan.source.columns` order, then the key hash) into the staging table. */
+export async function stageRows(client: pg.ClientBase, plan: TablePlan, rows: WireValue[][]): Promise<number> {
+  const columns = [...plan.source.columns.map((c) => quoteIdent(c.name)), quoteIdent(BOOKKEEPING_COLUMNS.keyHash)];
+  return copyRows(client, `copy ${plan.stage} (${columns.join(', ')}) from stdin`, rows);
+}
+
+export interface StagedConflict {
+  key: KeyValues;
+  sourceRow: Record<string, unknown>;
+  targetRow: Record<string, unknown>;
+  sourceCursor: string | null;
+  targetCursor: string | null;
+}
+
+const bookkeepingNames = `array[${Object.values(BOOKKEEPING_COLUMNS).map((c) => `'${c}'`).join(', ')}]`;
+
+function keyJoin(plan: TablePlan, left: string, right: string): string {
+  return plan.key.map((k) => `${left}.${quoteIdent(k.name)} = ${right}.${quoteIdent(k.name)}`).join(' and ');
+}
+
+/**
+ * Staged rows whose target row was changed in Supabase since the sync last wrote it (its current hash differs
+ * from the stored one) while the source changed too — or, in a full compare, whatever the source did.
+ */
+export async function findConflicts(client: pg.ClientBase, plan: TablePlan, full: boolean): Promise<StagedConflict[]> {
+  const { sourceHash, rowHash, deletedAt } = BOOKKEEPING_COLUMNS;
+  const cursor = plan.source.cursor ? quoteIdent(plan.source.cursor.column) : null;
+  const { rows } = await client.query<{ key: string[]; source_row: Record<string, unknown>; target_row: Record<string, unknown>; source_cursor: string | null; target_cursor: string | null }>(
+    `select array[${plan.key.map((k) => `s.${quoteIdent(k.name)}::text`).join(', ')}] as key,
+            to_jsonb(s) - ${bookkeepingNames} as source_row,
+            to_jsonb(t) - ${bookkeepingNames} as target_row,
+            ${cursor ? `s.${cursor}::text` : 'null::text'} as source_cursor,
+            ${cursor ? `t.${cursor}::text` : 'null::text'} as target_cursor
+       from ${plan.stage} s join ${plan.qualified} t on ${keyJoin(plan, 's', 't')}
+      where t.${quoteIdent(deletedAt)} is null
+        and t.${quoteIdent(rowHash)} is not null
+        ${full ? '' : `and ${hashExpression('s', plan.hashColumns)} is distinct from t.${quoteIdent(sourceHash)}`}
+        and t.${quoteIdent(rowHash)} is distinct from ${hashExpression('t', plan.hashColumns)}`,
+  );
+  return rows.map((r) => ({ key: r.key, sourceRow: r.source_row, targetRow: r.target_row, sourceCursor: r.source_cursor, targetCursor: r.target_cursor }));
+}
+
+/**
+ * Keeps the target version of these staged rows: removes them from the stage and remembers the source version as
+ * seen (so unchanged source rows are not flagged again). With `acceptTarget` the target row becomes the new
+ * baseline (target_wins); without it the row stays marked as changed (manual: waiting for a decision).
+ */
+export async function keepTargetRows(client: pg.ClientBase, plan: TablePlan, keys: KeyValues[], acceptTarget: boolean): Promise<void> {
+  if (keys.length === 0) return;
+  const { sourceHash, rowHash } = BOOKKEEPING_COLUMNS;
+  const keyed = keyValuesTable(plan, 1);
+  const params = plan.key.map((_, index) => keys.map((key) => key[index] ?? null));
+  await client.query(
+    `with k as (${keyed}),
+          s as (select s.* from ${plan.stage} s join k on ${plan.key.map((c) => `s.${quoteIdent(c.name)} = k.${quoteIdent(c.name)}`).join(' and ')})
+     update ${plan.qualified} as t
+        set ${quoteIdent(sourceHash)} = ${hashExpression('s', plan.hashColumns)}
+            ${acceptTarget ? `, ${quoteIdent(rowHash)} = ${hashExpression('t', plan.hashColumns)}` : ''}
+       from s where ${keyJoin(plan, 't', 's')}`,
+    params,
+  );
+  await client.query(
+    `delete from ${plan.stage} s using (${keyed}) k where ${plan.key.map((c) => `s.${quoteIdent(c.name)} = k.${quoteIdent(c.name)}`).join(' and ')}`,
+    params,
+  );
+}
+
+/** `select … from unnest($n::text[], …)` producing the key columns with their target types. */
+function keyValuesTable(plan: TablePlan, firstParam: number): string {
+  const arrays = plan.key.map((_, index) => `$${firstParam + index}::text[]`).join(', ');
+  const names = plan.key.map((_, index) => `k${index}`).join(', ');
+  const casts = plan.key.map((k, index) => `k${index}::${castType(k.type)} as ${quoteIdent(k.name)}`).join(', ');
+  return `select ${casts} from unnest(${arrays}) as u(${names})`;
+}
+
+function castType(type: string): string {
+  return type === 'text' ? 'text collate "C"' : type;
+}
+
+export interface MergeResult {
+  inserted: number;
+  updated: number;
+}
+
+/**
+ * One statement merges the staged page: new rows inserted, rows whose source changed (or that were deleted softly,
+ * or drifted in a full compare) updated; rows already equal are left untouched.
+ */
+export async function mergeStage(client: pg.ClientBase, plan: TablePlan, full: boolean): Promise<MergeResult> {
+  const { sourceHash, rowHash, keyHash, syncedAt, deletedAt } = BOOKKEEPING_COLUMNS;
+  const dataColumns = plan.source.columns.map((c) => quoteIdent(c.name));
+  const nonKey = plan.source.columns.filter((c) => !plan.source.key.includes(c.name)).map((c) => quoteIdent(c.name));
+  const assignments = [
+    ...nonKey.map((c) => `${c} = excluded.${c}`),
+    `${quoteIdent(keyHash)} = excluded.${quoteIdent(keyHash)}`,
+    `${quoteIdent(sourceHash)} = excluded.${quoteIdent(sourceHash)}`,
+    `${quoteIdent(rowHash)} = excluded.${quoteIdent(rowHash)}`,
+    `${quoteIdent(syncedAt)} = excluded.${quoteIdent(syncedAt)}`,
+    `${quoteIdent(deletedAt)} = null`,
+  ];
+  const changed = [
+    `t.${quoteIdent(sourceHash)} is distinct from excluded.${quoteIdent(sourceHash)}`,
+    `t.${quoteIdent(deletedAt)} is not null`,
+    `t.${quoteIdent(keyHash)} is distinct from excluded.${quoteIdent(keyHash)}`,
+  ];
+  // In a full compare, a row changed in Supabase whose conflict resolved for the source is rewritten too.
+  if (full) changed.push(`t.${quoteIdent(rowHash)} is distinct from ${hashExpression('t', plan.hashColumns)}`);
+  const { rows } = await client.query<{ inserted: string; updated: string }>(
+    `with merged as (
+       insert into ${plan.qualified} as t (${[...dataColumns, quoteIdent(keyHash), quoteIdent(sourceHash), quoteIdent(rowHash), quoteIdent(syncedAt), quoteIdent(deletedAt)].join(', ')})
+       select ${dataColumns.map((c) => `s.${c}`).join(', ')}, s.${quoteIdent(keyHash)}, s.h, s.h, now(), null
+         from (select st.*, ${hashExpression('st', plan.hashColumns)} as h from ${plan.stage} st) s
+       on conflict (${plan.key.map((k) => quoteIdent(k.name)).join(', ')}) do update set ${assignments.join(', ')}
+       where ${changed.join(' or ')}
+       returning (xmax = 0) as inserted
+     )
+     select count(*) filter (where inserted) as inserted, count(*) filter (where not inserted) as updated from merged`,
+  );
+  return { inserted: Number(rows[0]?.inserted ?? 0), updated: Number(rows[0]?.updated ?? 0) };
+}
+
+/** Drops the staging table once its table is done: every temporary ON COMMIT table costs each later commit. */
+export async function dropStage(client: pg.ClientBase, plan: TablePlan): Promise<void> {
+  await client.query(`drop table if exists ${plan.stage}`);
+}
+
+/** Empties the staging table (it is also emptied by every commit). */
+export async function clearStage(client: pg.ClientBase, plan: TablePlan): Promise<void> {
+  await client.query(`delete from ${plan.stage}`);
+}
+
+// ── key ranges and deletes ──────────────────────────────────────────────────────────────────────────────────────
+
+export interface KeyRange {
+  /** Exclusive lower bound; null for the first range. */
+  after: KeyValues | null;
+  /** Inclusive upper bound; null for the last range. */
+  through: KeyValues | null;
+}
+
+function rangeWhere(plan: TablePlan, range: KeyRange, params: unknown[]): string {
+  const tuple = `(${plan.key.map((k) => `t.${quoteIdent(k.name)}`).join(', ')})`;
+  const parts = [`t.${quoteIdent(BOOKKEEPING_COLUMNS.keyHash)} is not null`, `t.${quoteIdent(BOOKKEEPING_COLUMNS.deletedAt)} is null`];
+  const bound = (key: KeyValues) =>
+    `(${plan.key
+      .map((k, index) => {
+        params.push(key[index]);
+        return `$${params.length}::${castType(k.type)}`;
+      })
+      .join(', ')})`;
+  if (range.after) parts.push(`${tuple} > ${bound(range.after)}`);
+  if (range.through) parts.push(`${tuple} <= ${bound(range.through)}`);
+  return parts.join(' and ');
+}
+
+/** Number of synced rows in a key range and the sum of their key hashes. */
+export async function summarizeRange(client: pg.ClientBase, plan: TablePlan, range: KeyRange): Promise<{ count: number; hashSum: string }> {
+  const params: unknown[] = [];
+  const where = rangeWhere(plan, range, params);
+  const { rows } = await client.query<{ n: string; s: string }>(
+    `select count(*) as n, coalesce(sum(t.${quoteIdent(BOOKKEEPING_COLUMNS.keyHash)}), 0)::text as s from ${plan.qualified} t where ${where}`,
+    params,
+  );
+  return { count: Number(rows[0]?.n ?? 0), hashSum: rows[0]?.s ?? '0' };
+}
+
+/** Keys (as text) and stored key hashes of the synced rows in a key range. */
+export async function keysInRange(client: pg.ClientBase, plan: TablePlan, range: KeyRange): Promise<Array<{ key: KeyValues; hash: number }>> {
+  const params: unknown[] = [];
+  const where = rangeWhere(plan, range, params);
+  const { rows } = await client.query<{ key: string[]; h: string }>(
+    `select array[${plan.key.map((k) => `t.${quoteIdent(k.name)}::text`).join(', ')}] as key, t.${quoteIdent(BOOKKEEPING_COLUMNS.keyHash)}::text as h
+       from ${plan.qualified} t where ${where}`,
+    params,
+  );
+  return rows.map((r) => ({ key: r.key, hash: Number(r.h) }));
+}
+
+export interface DeleteCandidate {
+  key: KeyValues;
+  /** True when the row was changed in Supabase since it was synced. */
+  changedInTarget: boolean;
+  targetRow: Record<string, unknown>;
+}
+
+/** The target rows for keys the source no longer has, with whether each was changed in Supabase. */
+export async function inspectDeletes(client: pg.ClientBase, plan: TablePlan, keys: KeyValues[]): Promise<DeleteCandidate[]> {
+  if (keys.length === 0) return [];
+  const { rowHash } = BOOKKEEPING_COLUMNS;
+  const params = plan.key.map((_, index) => keys.map((key) => key[index] ?? null));
+  const { rows } = await client.query<{ key: string[]; changed: boolean; target_row: Record<string, unknown> }>(
+    `select array[${plan.key.map((k) => `t.${quoteIdent(k.name)}::text`).join(', ')}] as key,
+            (t.${quoteIdent(rowHash)} is not null and t.${quoteIdent(rowHash)} is distinct from ${hashExpression('t', plan.hashColumns)}) as changed,
+            to_jsonb(t) - ${bookkeepingNames} as target_row
+       from ${plan.qualified} t join (${keyValuesTable(plan, 1)}) k on ${keyJoin(plan, 't', 'k')}`,
+    params,
+  );
+  return rows.map((r) => ({ key: r.key, changedInTarget: r.changed, targetRow: r.target_row }));
+}
+
+/** Removes rows the source no longer has, or marks them deleted (soft). Returns how many rows it touched. */
+export async function deleteRows(client: pg.ClientBase, plan: TablePlan, keys: KeyValues[], soft: boolean): Promise<number> {
+  if (keys.length === 0) return 0;
+  const params = plan.key.map((_, index) => keys.map((key) => key[index] ?? null));
+  const k = keyValuesTable(plan, 1);
+  const result = soft
+    ? await client.query(
+        `update ${plan.qualified} t set ${quoteIdent(BOOKKEEPING_COLUMNS.deletedAt)} = now(), ${quoteIdent(BOOKKEEPING_COLUMNS.syncedAt)} = now()
+           from (${k}) k where ${keyJoin(plan, 't', 'k')} and t.${quoteIdent(BOOKKEEPING_COLUMNS.deletedAt)} is null`,
+        params,
+      )
+    : await client.query(`delete from ${plan.qualified} t using (${k}) k where ${keyJoin(plan, 't', 'k')}`, params);
+  return result.rowCount ?? 0;
+}
+
+/**
+ * A row kept in Supabase after the source deleted it (target_wins or manual): it no longer counts as a synced row,
+ * so key comparisons stop reporting it, and under target_wins its current content becomes the baseline.
+ */
+export async function detachRows(client: pg.ClientBase, plan: TablePlan, keys: KeyValues[], acceptTarget: boolean): Promise<void> {
+  if (keys.length === 0) return;
+  const { keyHash, sourceHash, rowHash } = BOOKKEEPING_COLUMNS;
+  const params = plan.key.map((_, index) => keys.map((key) => key[index] ?? null));
+  await client.query(
+    `update ${plan.qualified} t set ${quoteIdent(keyHash)} = null, ${quoteIdent(sourceHash)} = null
+            ${acceptTarget ? `, ${quoteIdent(rowHash)} = ${hashExpression('t', plan.hashColumns)}` : ''}
+       from (${keyValuesTable(plan, 1)}) k where ${keyJoin(plan, 't', 'k')}`,
+    params,
+  );
+}
+
+/** Settings that make every hash and text form computed by this session identical across runs and nodes. */
+export async function prepareSession(client: pg.ClientBase): Promise<void> {
+  await client.query(
+    `select set_config('bytea_output', 'hex', false), set_config('extra_float_digits', '1', false),
+            set_config('DateStyle', 'ISO, MDY', false), set_config('TimeZone', 'UTC', false),
+            set_config('IntervalStyle', 'postgres', false), set_config('statement_timeout', '0', false)`,
+  );
+}
