@@ -106,6 +106,19 @@ export async function reconcileLibrary(context: ReconcileContext, options: Recon
     for (const batch of chunks(promptChanges.removals, 500)) await context.store.removePrompts(batch);
   }
   report.finishedAt = new Date().toISOString();
+  await context.transport
+    .call('lcs_record_reconcile', {
+      report: {
+        finishedAt: report.finishedAt,
+        dryRun: report.dryRun,
+        organizationId: options.organizationId ?? null,
+        added: report.added,
+        updated: report.updated,
+        removed: report.removed,
+        scanned: report.scanned,
+      },
+    })
+    .catch((error: unknown) => context.logger.warn('could not record the reconcile report', { error }));
   context.logger.info('library reconcile finished', {
     dryRun: report.dryRun,
     added: report.added,

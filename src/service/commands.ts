@@ -8,10 +8,12 @@ import { hasSupabaseRoles, installSupabaseCompat } from '../core/supabase-compat
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 import { createSyncService, type ServicePlugin, type SyncService } from './server.js';
 import { tenantSyncPlugin } from '../tenants/service.js';
+import { dashboardPlugin } from '../dashboard/plugin.js';
 
 /** Plugins that later capabilities register (tenant scheduler, dashboard, …); `serve` and `up` load them all. */
 export const servicePlugins: ServicePlugin[] = [];
 servicePlugins.push(tenantSyncPlugin());
+servicePlugins.push(dashboardPlugin);
 
 export function registerServiceCommands(program: Command): void {
   withDatabaseUrlOption(
@@ -84,7 +86,10 @@ export function registerServiceCommands(program: Command): void {
               plugins: servicePlugins,
             });
             const { port } = await service.listen(config.port, '127.0.0.1');
-            process.stdout.write(`librechat-supabase is up: http://127.0.0.1:${port}/health (data in ${config.dataDir})\n`);
+            process.stdout.write(
+              `librechat-supabase is up: http://127.0.0.1:${port}/health (data in ${config.dataDir})\n` +
+                `dashboard: http://127.0.0.1:${port}/ (sign in with LCS_API_TOKEN${config.apiToken ? '' : ' — not set: run `npx librechat-supabase secrets`'})\n`,
+            );
             const running = service;
             return async () => {
               await running.close();

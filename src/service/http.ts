@@ -51,7 +51,7 @@ export class ServiceRouter {
     if (!this.apiToken) return false;
     const header = headers.authorization ?? '';
     const cookieToken = /(?:^|;\s*)lcs_token=([^;]+)/.exec(headers.cookie ?? '')?.[1];
-    const presented = header.startsWith('Bearer ') ? header.slice(7) : cookieToken ? decodeURIComponent(cookieToken) : '';
+    const presented = header.startsWith('Bearer ') ? header.slice(7) : cookieToken ? safeDecode(cookieToken) : '';
     const a = Buffer.from(presented);
     const b = Buffer.from(this.apiToken);
     return a.length === b.length && timingSafeEqual(a, b);
@@ -90,6 +90,14 @@ export class ServiceRouter {
       const status = typeof (error as { status?: unknown }).status === 'number' ? (error as { status: number }).status : 500;
       send(res, { status, body: { error: status === 500 ? 'internal error' : (error as Error).message } });
     }
+  }
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return '';
   }
 }
 

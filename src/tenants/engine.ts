@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { LcsError, describeError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { parseTenantConfig, type TenantConfig } from './config.js';
-import { keyHash, keyHashSum } from './key-hash.js';
+import { keyHash, keyHashSum, sourceHash } from './hashes.js';
 import {
   addJobProgress,
   clearFailedRows,
@@ -38,6 +38,9 @@ import {
   type ConflictStrategy,
   type KeyRange,
   type TablePlan,
+  SYNC_WRITER_SETTING,
+  copyIntoTarget,
+  targetIsEmpty,
 } from './target.js';
 
 /**
@@ -115,6 +118,12 @@ export interface SyncResult {
 
 const STOPPED = Symbol('stopped');
 
+/** How a pass writes its pages: full compare or not, and straight into the table (only inserts) or merged. */
+interface WriteMode {
+  full: boolean;
+  direct: boolean;
+}
+
 /** Runs one sync of a tenant. Throws LCS_SYNC_RUNNING when another sync holds the tenant's claim. */
 export async function syncTenant(options: SyncOptions): Promise<SyncResult> {
   const tenantName = validateTenantName(options.tenant);
@@ -167,6 +176,8 @@ class SyncRun {
   private jobId = '';
   private readonly syncType: 'full' | 'incremental';
   private readonly progress: JobProgress = { rowsSynced: 0, rowsFailed: 0, rowsDeleted: 0, conflicts: 0, bytes: 0 };
+  /** Tables with recorded failed rows (before or during this run): their written rows clear old failures. */
+  private readonly tablesWithFailures = new Set<string>();
   /** Keys (JSON) of rows that failed in this run, per table: not fetched again by the key comparison. */
   private readonly failedThisRun = new Map<string, Set<string>>();
 
@@ -266,8 +277,8 @@ class SyncRun {
     }
     try {
       const plan = await this.inTransaction(async () => {
-        const prepared = await prepareTable(this.client, name, table, checkpoint?.hash_columns ?? null, index);
-        const fields: Partial<Checkpoint> = { hash_columns: prepared.hashColumns, cursor_column: table.cursor?.column ?? null };
+        const prepared = await prepareTable(this.client, name, table, index);
+        const fields: Partial<Checkpoint> = { cursor_column: table.cursor?.column ?? null };
         // New columns must be filled for rows already synced: start a full pass of this table.
         if (prepared.addedColumns.length > 0 && !prepared.created) Object.assign(fields, { pass: null, pass_last_key: null, cursor_value: null });
         await saveCheckpoint(this.client, name, table.name, fields);
@@ -275,6 +286,7 @@ class SyncRun {
         return prepared;
       });
       result.addedColumns = plan.created ? [] : plan.addedColumns;
+      if ((await countFailedRows(this.client, name, table.name)) > 0) this.tablesWithFailures.add(table.name);
       const state: Checkpoint = checkpoint ?? emptyCheckpoint(table.name);
       const pass = await this.copyPass(source, plan, state, result, false);
       result.pass = pass.type;
@@ -349,6 +361,8 @@ class SyncRun {
       });
     }
     this.emit({ type: 'table-start', table: table.name, pass: type });
+    // A fresh full pass into an empty table only inserts: pages go straight into the table (no staging, no merge).
+    const mode: WriteMode = { full: type === 'full', direct: type === 'full' && !resumable && (await targetIsEmpty(this.client, plan)) };
 
     let blocked = false;
     let total = 0;
@@ -358,7 +372,7 @@ class SyncRun {
       if (rows.length === 0) break;
       result.rowsRead += rows.length;
       const firstBadIndex = await this.inTransaction(async () => {
-        const outcome = await this.applyRows(plan, rows, type === 'full', result);
+        const outcome = await this.applyRows(plan, rows, mode, result);
         const firstBad = outcome.failedIndexes.length ? Math.min(...outcome.failedIndexes) : -1;
         // The checkpoint stops before the first failed row so that row is read again next run.
         const lastGood = firstBad === -1 ? rows[rows.length - 1]! : firstBad > 0 ? rows[firstBad - 1]! : null;
@@ -392,18 +406,26 @@ class SyncRun {
    * Writes rows through the staging table; returns indexes of rows that failed (recorded in failed_rows).
    * Must run inside a transaction. A page that Postgres rejects is retried row by row to isolate the bad rows.
    */
-  private async applyRows(plan: TablePlan, rows: SourceRow[], full: boolean, result: TableResult): Promise<{ failedIndexes: number[] }> {
+  private async applyRows(plan: TablePlan, rows: SourceRow[], mode: WriteMode, result: TableResult): Promise<{ failedIndexes: number[] }> {
     const name = this.tenant.client_name;
     const failures: Array<{ index: number; error: string }> = [];
     const good: number[] = [];
     rows.forEach((row, index) => (row.error ? failures.push({ index, error: row.error }) : good.push(index)));
+    const wire = (i: number) => {
+      const row = rows[i]!;
+      return [...row.values, String(keyHash(row.key)), sourceHash(row.values)];
+    };
 
     const delta: JobProgress = { rowsSynced: 0, rowsFailed: 0, rowsDeleted: 0, conflicts: 0, bytes: 0 };
     const applyBatch = async (indexes: number[]) => {
+      if (mode.direct) {
+        const inserted = await copyIntoTarget(this.client, plan, indexes.map(wire));
+        return { conflicts: 0, merged: { inserted, updated: 0 } };
+      }
       await this.client.query(`delete from ${plan.stage}`);
-      await stageRows(this.client, plan, indexes.map((i) => [...rows[i]!.values, String(keyHash(rows[i]!.key))]));
-      const conflicts = await this.resolveConflicts(plan, full);
-      const merged = await mergeStage(this.client, plan, full);
+      await stageRows(this.client, plan, indexes.map(wire));
+      const conflicts = await this.resolveConflicts(plan, mode.full);
+      const merged = await mergeStage(this.client, plan, mode.full);
       return { conflicts, merged };
     };
 
@@ -411,13 +433,23 @@ class SyncRun {
     if (good.length > 0) {
       await this.client.query('savepoint lcs_page');
       try {
-        const outcome = await applyBatch(good);
+        let outcome;
+        try {
+          outcome = await applyBatch(good);
+        } catch (error) {
+          // The direct path met a key that exists after all: from now on this pass goes through the merge.
+          if (!mode.direct || (error as { code?: string }).code !== '23505') throw error;
+          await this.client.query('rollback to savepoint lcs_page');
+          mode.direct = false;
+          outcome = await applyBatch(good);
+        }
         await this.client.query('release savepoint lcs_page');
         tally(outcome);
         written.push(...good);
       } catch (error) {
         if (!isRowError(error)) throw error;
         await this.client.query('rollback to savepoint lcs_page');
+        mode.direct = false;
         for (const index of good) {
           await this.client.query('savepoint lcs_row');
           try {
@@ -443,6 +475,7 @@ class SyncRun {
     }
 
     if (failures.length > 0) {
+      this.tablesWithFailures.add(plan.table);
       const failedKeys = this.failedThisRun.get(plan.table) ?? new Set<string>();
       for (const failure of failures) failedKeys.add(JSON.stringify(rows[failure.index]!.key));
       this.failedThisRun.set(plan.table, failedKeys);
@@ -451,7 +484,7 @@ class SyncRun {
       delta.rowsFailed += failures.length;
       for (const failure of failures) this.logger.warn(`row of ${plan.table} failed`, { key: rows[failure.index]!.key, error: failure.error });
     }
-    if (written.length > 0) await clearFailedRows(this.client, name, plan.table, written.map((i) => rows[i]!.key));
+    if (written.length > 0 && this.tablesWithFailures.has(plan.table)) await clearFailedRows(this.client, name, plan.table, written.map((i) => rows[i]!.key));
     delta.bytes = sumBytes(rows);
     await addJobProgress(this.client, this.jobId, delta);
     addTo(this.progress, delta);
@@ -585,7 +618,7 @@ class SyncRun {
       if (rows.length === 0) continue;
       result.rowsRead += rows.length;
       await this.inTransaction(async () => {
-        await this.applyRows(plan, rows, false, result);
+        await this.applyRows(plan, rows, { full: false, direct: false }, result);
         await this.fence();
       });
     }
@@ -594,7 +627,12 @@ class SyncRun {
   // ── plumbing ──────────────────────────────────────────────────────────────────────────────────────────────────
 
   private async inTransaction<T>(work: () => Promise<T>): Promise<T> {
-    await this.client.query('begin');
+    // Every statement in a page joins a small page with a large table by its key: always probe the key index.
+    // (A target table still growing has no statistics, and the planner would otherwise scan it for every page.)
+    // lcs.sync_writer tells the tenant tables' change trigger that these writes are the sync's own.
+    await this.client.query(
+      `begin; set local enable_hashjoin = off; set local enable_mergejoin = off; set local enable_seqscan = off; set local ${SYNC_WRITER_SETTING} = 'on'`,
+    );
     try {
       const value = await work();
       await this.client.query('commit');
@@ -643,7 +681,6 @@ function emptyCheckpoint(table: string): Checkpoint {
     pass_start_cursor: null,
     pass_last_key: null,
     pass_blocked: false,
-    hash_columns: null,
     last_full_compare_at: null,
     last_synced_at: null,
     status: 'pending',

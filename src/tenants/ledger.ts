@@ -116,7 +116,6 @@ export interface Checkpoint {
   pass_start_cursor: string | null;
   pass_last_key: KeyValues | null;
   pass_blocked: boolean;
-  hash_columns: string[] | null;
   last_full_compare_at: Date | null;
   last_synced_at: Date | null;
   status: 'pending' | 'ok' | 'error' | 'blocked';
@@ -139,7 +138,6 @@ export async function saveCheckpoint(db: Db, tenant: string, table: string, fiel
     'pass_start_cursor',
     'pass_last_key',
     'pass_blocked',
-    'hash_columns',
     'last_full_compare_at',
     'last_synced_at',
     'status',

@@ -113,7 +113,7 @@ export async function registerTenant(pool: pg.Pool, input: RegisterInput): Promi
           skipped.push({ table: table.name, reason: table.skipReason ?? table.problem! });
           continue;
         }
-        await prepareTable(client, name, table, null, null);
+        await prepareTable(client, name, table, null);
         created.push(table.name);
       }
       const tenant = await insertTenant(client, {

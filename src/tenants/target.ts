@@ -15,11 +15,11 @@ export const RESERVED_COLUMN_PREFIX = '_lcs_';
 export const BOOKKEEPING_COLUMNS = {
   /** When the row was last written by a sync. */
   syncedAt: '_lcs_synced_at',
-  /** Hash of the source row as last seen: tells whether the source changed. */
+  /** Hash of the source row as last written (computed by the engine): tells whether the source changed. */
   sourceHash: '_lcs_source_hash',
-  /** Hash of the row as the sync left it: when the current row hashes differently, it was changed in Supabase. */
-  rowHash: '_lcs_row_hash',
-  /** Hash of the key (see key-hash.ts); null for rows that did not come from the source. */
+  /** Set by a trigger when anyone but the sync inserts or updates the row: it was changed in Supabase. */
+  targetChangedAt: '_lcs_target_changed_at',
+  /** Hash of the key (see hashes.ts); null for rows that did not come from the source. */
   keyHash: '_lcs_key_hash',
   /** Set instead of deleting when the tenant uses soft deletes. */
   deletedAt: '_lcs_deleted_at',
@@ -28,10 +28,16 @@ export const BOOKKEEPING_COLUMNS = {
 const BOOKKEEPING_DDL: Array<[string, string]> = [
   [BOOKKEEPING_COLUMNS.syncedAt, 'timestamptz not null default now()'],
   [BOOKKEEPING_COLUMNS.sourceHash, 'uuid'],
-  [BOOKKEEPING_COLUMNS.rowHash, 'uuid'],
+  [BOOKKEEPING_COLUMNS.targetChangedAt, 'timestamptz'],
   [BOOKKEEPING_COLUMNS.keyHash, 'bigint'],
   [BOOKKEEPING_COLUMNS.deletedAt, 'timestamptz'],
 ];
+
+/**
+ * The session setting that tells the change trigger "this write is the sync": set (transaction-local) by the engine
+ * in every write transaction, so only other writers mark rows as changed in Supabase.
+ */
+export const SYNC_WRITER_SETTING = 'lcs.sync_writer';
 
 export type ConflictStrategy = 'source_wins' | 'target_wins' | 'newest_wins' | 'manual';
 
@@ -117,8 +123,6 @@ export interface TablePlan {
   stage: string;
   /** Key columns with their target types. */
   key: Array<{ name: string; type: string }>;
-  /** The source columns the row hashes cover, in target column order. */
-  hashColumns: string[];
   /** Columns added to the target in this run (schema drift). */
   addedColumns: string[];
   /** True when the table was created in this run. */
@@ -155,7 +159,6 @@ export async function prepareTable(
   client: pg.ClientBase,
   schema: string,
   source: SourceTable,
-  previousHashColumns: string[] | null,
   /** Number of this table's staging table in the run; null when only creating or checking the table. */
   stageIndex: number | null,
 ): Promise<TablePlan> {
@@ -225,12 +228,13 @@ export async function prepareTable(
     effective.columns.push({ ...column, type: asTargetType(target.type) });
   }
 
-  const refreshed = addedColumns.length > 0 ? (await describeColumns(client, qualified))! : columns;
-  const sourceNames = new Set(source.columns.map((c) => c.name));
-  const hashColumns = refreshed.filter((c) => sourceNames.has(c.name)).map((c) => c.name);
-  if (previousHashColumns && previousHashColumns.join('\u0000') !== hashColumns.join('\u0000')) {
-    await rehashRows(client, qualified, previousHashColumns.filter((c) => byName.has(c) || addedColumns.includes(c)), hashColumns);
-  }
+  // The trigger that marks rows changed by anyone but the sync (conflict detection). Its WHEN clause is evaluated
+  // without calling the function, so the sync's own bulk writes pay almost nothing for it.
+  await client.query(
+    `create or replace trigger lcs_note_target_change before insert or update on ${qualified}
+       for each row when (current_setting('${SYNC_WRITER_SETTING}', true) is distinct from 'on')
+       execute function sync_metadata.note_target_change()`,
+  );
 
   const stage = quoteIdent(`lcs_stage_${stageIndex ?? 0}`);
   if (stageIndex !== null) {
@@ -247,7 +251,7 @@ export async function prepareTable(
   }
 
   const key = source.key.map((name) => ({ name, type: byName.get(name)?.type ?? effective.columns.find((c) => c.name === name)!.type }));
-  return { schema, table: source.name, source: effective, qualified, stage: `pg_temp.${stage}`, key, hashColumns, addedColumns, created };
+  return { schema, table: source.name, source: effective, qualified, stage: `pg_temp.${stage}`, key, addedColumns, created };
 }
 
 async function describeColumns(client: pg.ClientBase, qualified: string): Promise<TargetColumnInfo[] | null> {
@@ -272,27 +276,30 @@ async function primaryKeyColumns(client: pg.ClientBase, qualified: string): Prom
   return rows.map((r) => r.name);
 }
 
-/** Keeps "changed in Supabase" detection right when the hashed column set changes: rows unchanged stay unchanged. */
-async function rehashRows(client: pg.ClientBase, qualified: string, before: string[], after: string[]): Promise<void> {
-  const rowHash = quoteIdent(BOOKKEEPING_COLUMNS.rowHash);
-  await client.query(
-    `update ${qualified} as t set ${rowHash} = ${hashExpression('t', after)}
-      where ${rowHash} = ${hashExpression('t', before)}`,
-  );
-}
-
-/** md5 of the row's hashed columns as a record's text form: the same for a staged row and its target row. */
-function hashExpression(alias: string, columns: string[]): string {
-  if (columns.length === 0) return `md5('')::uuid`;
-  return `md5(row(${columns.map((c) => `${alias}.${quoteIdent(c)}`).join(', ')})::text)::uuid`;
-}
-
 // ── pages ───────────────────────────────────────────────────────────────────────────────────────────────────────
 
-/** Loads wire rows (values in `plan.source.columns` order, then the key hash) into the staging table. */
+/** Columns a wire row fills, in order: the source columns, then the key hash and the source hash. */
+function wireColumns(plan: TablePlan): string {
+  return [...plan.source.columns.map((c) => quoteIdent(c.name)), quoteIdent(BOOKKEEPING_COLUMNS.keyHash), quoteIdent(BOOKKEEPING_COLUMNS.sourceHash)].join(', ');
+}
+
+/** Loads wire rows (values in `plan.source.columns` order, then key hash and source hash) into the staging table. */
 export async function stageRows(client: pg.ClientBase, plan: TablePlan, rows: WireValue[][]): Promise<number> {
-  const columns = [...plan.source.columns.map((c) => quoteIdent(c.name)), quoteIdent(BOOKKEEPING_COLUMNS.keyHash)];
-  return copyRows(client, `copy ${plan.stage} (${columns.join(', ')}) from stdin`, rows);
+  return copyRows(client, `copy ${plan.stage} (${wireColumns(plan)}) from stdin`, rows);
+}
+
+/**
+ * Loads wire rows straight into the target table: the fast path for rows known to be new (a first full pass into
+ * an empty table). A key that exists after all makes the COPY fail (unique violation) and the caller falls back.
+ */
+export async function copyIntoTarget(client: pg.ClientBase, plan: TablePlan, rows: WireValue[][]): Promise<number> {
+  return copyRows(client, `copy ${plan.qualified} (${wireColumns(plan)}) from stdin`, rows);
+}
+
+/** True when the target table has no rows at all. */
+export async function targetIsEmpty(client: pg.ClientBase, plan: TablePlan): Promise<boolean> {
+  const { rows } = await client.query<{ empty: boolean }>(`select not exists (select 1 from ${plan.qualified}) as empty`);
+  return rows[0]?.empty === true;
 }
 
 export interface StagedConflict {
@@ -310,11 +317,11 @@ function keyJoin(plan: TablePlan, left: string, right: string): string {
 }
 
 /**
- * Staged rows whose target row was changed in Supabase since the sync last wrote it (its current hash differs
- * from the stored one) while the source changed too — or, in a full compare, whatever the source did.
+ * Staged rows whose target row was changed in Supabase since the sync last wrote it while the source changed too —
+ * or, in a full compare, whatever the source did.
  */
 export async function findConflicts(client: pg.ClientBase, plan: TablePlan, full: boolean): Promise<StagedConflict[]> {
-  const { sourceHash, rowHash, deletedAt } = BOOKKEEPING_COLUMNS;
+  const { sourceHash, targetChangedAt, deletedAt } = BOOKKEEPING_COLUMNS;
   const cursor = plan.source.cursor ? quoteIdent(plan.source.cursor.column) : null;
   const { rows } = await client.query<{ key: string[]; source_row: Record<string, unknown>; target_row: Record<string, unknown>; source_cursor: string | null; target_cursor: string | null }>(
     `select array[${plan.key.map((k) => `s.${quoteIdent(k.name)}::text`).join(', ')}] as key,
@@ -323,10 +330,9 @@ export async function findConflicts(client: pg.ClientBase, plan: TablePlan, full
             ${cursor ? `s.${cursor}::text` : 'null::text'} as source_cursor,
             ${cursor ? `t.${cursor}::text` : 'null::text'} as target_cursor
        from ${plan.stage} s join ${plan.qualified} t on ${keyJoin(plan, 's', 't')}
-      where t.${quoteIdent(deletedAt)} is null
-        and t.${quoteIdent(rowHash)} is not null
-        ${full ? '' : `and ${hashExpression('s', plan.hashColumns)} is distinct from t.${quoteIdent(sourceHash)}`}
-        and t.${quoteIdent(rowHash)} is distinct from ${hashExpression('t', plan.hashColumns)}`,
+      where t.${quoteIdent(targetChangedAt)} is not null
+        and t.${quoteIdent(deletedAt)} is null
+        ${full ? '' : `and s.${quoteIdent(sourceHash)} is distinct from t.${quoteIdent(sourceHash)}`}`,
   );
   return rows.map((r) => ({ key: r.key, sourceRow: r.source_row, targetRow: r.target_row, sourceCursor: r.source_cursor, targetCursor: r.target_cursor }));
 }
@@ -338,22 +344,20 @@ export async function findConflicts(client: pg.ClientBase, plan: TablePlan, full
  */
 export async function keepTargetRows(client: pg.ClientBase, plan: TablePlan, keys: KeyValues[], acceptTarget: boolean): Promise<void> {
   if (keys.length === 0) return;
-  const { sourceHash, rowHash } = BOOKKEEPING_COLUMNS;
+  const { sourceHash, targetChangedAt } = BOOKKEEPING_COLUMNS;
   const keyed = keyValuesTable(plan, 1);
   const params = plan.key.map((_, index) => keys.map((key) => key[index] ?? null));
+  const stageJoin = plan.key.map((c) => `s.${quoteIdent(c.name)} = k.${quoteIdent(c.name)}`).join(' and ');
   await client.query(
     `with k as (${keyed}),
-          s as (select s.* from ${plan.stage} s join k on ${plan.key.map((c) => `s.${quoteIdent(c.name)} = k.${quoteIdent(c.name)}`).join(' and ')})
+          s as (select s.* from ${plan.stage} s join k on ${stageJoin})
      update ${plan.qualified} as t
-        set ${quoteIdent(sourceHash)} = ${hashExpression('s', plan.hashColumns)}
-            ${acceptTarget ? `, ${quoteIdent(rowHash)} = ${hashExpression('t', plan.hashColumns)}` : ''}
+        set ${quoteIdent(sourceHash)} = s.${quoteIdent(sourceHash)}
+            ${acceptTarget ? `, ${quoteIdent(targetChangedAt)} = null` : ''}
        from s where ${keyJoin(plan, 't', 's')}`,
     params,
   );
-  await client.query(
-    `delete from ${plan.stage} s using (${keyed}) k where ${plan.key.map((c) => `s.${quoteIdent(c.name)} = k.${quoteIdent(c.name)}`).join(' and ')}`,
-    params,
-  );
+  await client.query(`delete from ${plan.stage} s using (${keyed}) k where ${stageJoin}`, params);
 }
 
 /** `select … from unnest($n::text[], …)` producing the key columns with their target types. */
@@ -378,15 +382,15 @@ export interface MergeResult {
  * or drifted in a full compare) updated; rows already equal are left untouched.
  */
 export async function mergeStage(client: pg.ClientBase, plan: TablePlan, full: boolean): Promise<MergeResult> {
-  const { sourceHash, rowHash, keyHash, syncedAt, deletedAt } = BOOKKEEPING_COLUMNS;
+  const { sourceHash, targetChangedAt, keyHash, syncedAt, deletedAt } = BOOKKEEPING_COLUMNS;
   const dataColumns = plan.source.columns.map((c) => quoteIdent(c.name));
   const nonKey = plan.source.columns.filter((c) => !plan.source.key.includes(c.name)).map((c) => quoteIdent(c.name));
   const assignments = [
     ...nonKey.map((c) => `${c} = excluded.${c}`),
     `${quoteIdent(keyHash)} = excluded.${quoteIdent(keyHash)}`,
     `${quoteIdent(sourceHash)} = excluded.${quoteIdent(sourceHash)}`,
-    `${quoteIdent(rowHash)} = excluded.${quoteIdent(rowHash)}`,
-    `${quoteIdent(syncedAt)} = excluded.${quoteIdent(syncedAt)}`,
+    `${quoteIdent(syncedAt)} = now()`,
+    `${quoteIdent(targetChangedAt)} = null`,
     `${quoteIdent(deletedAt)} = null`,
   ];
   const changed = [
@@ -395,12 +399,12 @@ export async function mergeStage(client: pg.ClientBase, plan: TablePlan, full: b
     `t.${quoteIdent(keyHash)} is distinct from excluded.${quoteIdent(keyHash)}`,
   ];
   // In a full compare, a row changed in Supabase whose conflict resolved for the source is rewritten too.
-  if (full) changed.push(`t.${quoteIdent(rowHash)} is distinct from ${hashExpression('t', plan.hashColumns)}`);
+  if (full) changed.push(`t.${quoteIdent(targetChangedAt)} is not null`);
+  const columns = [...dataColumns, quoteIdent(keyHash), quoteIdent(sourceHash)];
   const { rows } = await client.query<{ inserted: string; updated: string }>(
     `with merged as (
-       insert into ${plan.qualified} as t (${[...dataColumns, quoteIdent(keyHash), quoteIdent(sourceHash), quoteIdent(rowHash), quoteIdent(syncedAt), quoteIdent(deletedAt)].join(', ')})
-       select ${dataColumns.map((c) => `s.${c}`).join(', ')}, s.${quoteIdent(keyHash)}, s.h, s.h, now(), null
-         from (select st.*, ${hashExpression('st', plan.hashColumns)} as h from ${plan.stage} st) s
+       insert into ${plan.qualified} as t (${columns.join(', ')})
+       select ${columns.map((c) => `s.${c}`).join(', ')} from ${plan.stage} s
        on conflict (${plan.key.map((k) => quoteIdent(k.name)).join(', ')}) do update set ${assignments.join(', ')}
        where ${changed.join(' or ')}
        returning (xmax = 0) as inserted
@@ -477,11 +481,10 @@ export interface DeleteCandidate {
 /** The target rows for keys the source no longer has, with whether each was changed in Supabase. */
 export async function inspectDeletes(client: pg.ClientBase, plan: TablePlan, keys: KeyValues[]): Promise<DeleteCandidate[]> {
   if (keys.length === 0) return [];
-  const { rowHash } = BOOKKEEPING_COLUMNS;
   const params = plan.key.map((_, index) => keys.map((key) => key[index] ?? null));
   const { rows } = await client.query<{ key: string[]; changed: boolean; target_row: Record<string, unknown> }>(
     `select array[${plan.key.map((k) => `t.${quoteIdent(k.name)}::text`).join(', ')}] as key,
-            (t.${quoteIdent(rowHash)} is not null and t.${quoteIdent(rowHash)} is distinct from ${hashExpression('t', plan.hashColumns)}) as changed,
+            t.${quoteIdent(BOOKKEEPING_COLUMNS.targetChangedAt)} is not null as changed,
             to_jsonb(t) - ${bookkeepingNames} as target_row
        from ${plan.qualified} t join (${keyValuesTable(plan, 1)}) k on ${keyJoin(plan, 't', 'k')}`,
     params,
@@ -510,17 +513,17 @@ export async function deleteRows(client: pg.ClientBase, plan: TablePlan, keys: K
  */
 export async function detachRows(client: pg.ClientBase, plan: TablePlan, keys: KeyValues[], acceptTarget: boolean): Promise<void> {
   if (keys.length === 0) return;
-  const { keyHash, sourceHash, rowHash } = BOOKKEEPING_COLUMNS;
+  const { keyHash, sourceHash, targetChangedAt } = BOOKKEEPING_COLUMNS;
   const params = plan.key.map((_, index) => keys.map((key) => key[index] ?? null));
   await client.query(
     `update ${plan.qualified} t set ${quoteIdent(keyHash)} = null, ${quoteIdent(sourceHash)} = null
-            ${acceptTarget ? `, ${quoteIdent(rowHash)} = ${hashExpression('t', plan.hashColumns)}` : ''}
+            ${acceptTarget ? `, ${quoteIdent(targetChangedAt)} = null` : ''}
        from (${keyValuesTable(plan, 1)}) k where ${keyJoin(plan, 't', 'k')}`,
     params,
   );
 }
 
-/** Settings that make every hash and text form computed by this session identical across runs and nodes. */
+/** Settings that make every text form this session produces identical across runs and nodes. */
 export async function prepareSession(client: pg.ClientBase): Promise<void> {
   await client.query(
     `select set_config('bytea_output', 'hex', false), set_config('extra_float_digits', '1', false),

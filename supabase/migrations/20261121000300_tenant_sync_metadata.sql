@@ -86,8 +86,6 @@ create table if not exists sync_metadata.table_checkpoints (
   pass_start_cursor text,
   pass_last_key jsonb,
   pass_blocked boolean not null default false,
-  -- The source columns the row hashes cover; when it changes, stored hashes are recomputed (schema drift).
-  hash_columns text[],
   last_full_compare_at timestamptz,
   last_synced_at timestamptz,
   status text not null default 'pending',
@@ -169,6 +167,19 @@ create table if not exists sync_metadata.state (
   updated_at timestamptz not null default now(),
   constraint state_key_valid check (length(key) between 1 and 200)
 );
+
+-- Conflict detection: every tenant table has a trigger that stamps _lcs_target_changed_at when anyone but the sync
+-- (which sets lcs.sync_writer = 'on' in its transactions) inserts or updates a row.
+create or replace function sync_metadata.note_target_change() returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  new._lcs_target_changed_at := now();
+  return new;
+end;
+$$;
+revoke all on function sync_metadata.note_target_change() from public;
 
 revoke all on all tables in schema sync_metadata from public;
 do $$

@@ -162,5 +162,7 @@ describe.skipIf(!mongoUrl)(`delivery survives outages and crashes (${reason ?? '
     expect(live.find((row) => row.librechat_agent_id === renamed)?.name).toBe('Crash renamed');
     const again = await reconcileLibrary({ sync, source, store, transport, logger });
     expect(again).toMatchObject({ added: 0, updated: 0, removed: 0 });
+    const { rows: recorded } = await db.pool.query(`select value from sync_metadata.state where key = 'library.last_reconcile'`);
+    expect(recorded[0].value).toMatchObject({ added: 0, updated: 0, removed: 0, dryRun: false });
   }, 180_000);
 });

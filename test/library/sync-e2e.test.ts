@@ -223,3 +223,48 @@ describe.skipIf(!mongoUrl)(`syncToSupabase and trackUsage against the LibreChat 
     expect(health.transport).toBe('postgres');
   });
 });
+
+describe.skipIf(!mongoUrl)(`the same sync over Supabase's REST RPC transport (supabase-js → PostgREST double → real SQL) (${reason ?? 'real Mongo-wire server'})`, () => {
+  it('syncs a shared agent and counts its use through supabase.rpc', async () => {
+    const { startPostgrest } = await import('../support/postgrest.js');
+    const rest = await startPostgrest({ databaseUrl: db.url });
+    let lcs: LibreChatSupabase | undefined;
+    const librechat = await createLibreChatDouble({
+      mongoUrl: mongoDatabaseUrl(mongoUrl!, 'lcs_sync_rpc'),
+      jwtSecret: 'sync-rpc',
+      beforeRouters: (app) => mountBefore(app, () => lcs!),
+    });
+    try {
+      lcs = createLibreChatSupabase({ supabaseUrl: rest.url, supabaseServiceRoleKey: rest.serviceRoleKey, mongoose: librechat.connection, logger: silentLogger });
+      expect(lcs.health().transport).toBe('supabase-rpc');
+      const dana = await librechat.createUser({ email: 'dana@rpc.example', name: 'Dana' });
+      const org = await organization('RpcOrg');
+      await member(org, dana);
+      const auth = { Authorization: `Bearer ${dana.token}` };
+      const created = await request(librechat.app).post('/api/agents').set(auth).send({ name: 'Invoice reconciliation helper', provider: 'openAI', model: 'gpt-4o' });
+      await request(librechat.app).put(`/api/permissions/agent/${created.body._id}`).set(auth).send({ updated: [], removed: [], public: true, publicAccessRoleId: 'agent_viewer' });
+      await request(librechat.app).post('/api/agents/chat').set(auth).send({ agent_id: created.body.id, text: 'hello', endpoint: 'agents' });
+      await lcs.flush();
+      const rows = await agentRow(created.body.id);
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ organization_id: org, usage_count: '1', name: 'Invoice reconciliation helper' });
+    } finally {
+      await lcs?.close();
+      await librechat.connection.dropDatabase().catch(() => undefined);
+      await librechat.close();
+      await rest.stop();
+    }
+  });
+
+  it('refuses the anon key with a clear error (nothing is written)', async () => {
+    const { startPostgrest } = await import('../support/postgrest.js');
+    const rest = await startPostgrest({ databaseUrl: db.url });
+    const lcs = createLibreChatSupabase({ supabaseUrl: rest.url, supabaseServiceRoleKey: rest.anonKey, librechatMongoUri: 'mongodb://127.0.0.1:1/none', logger: silentLogger });
+    try {
+      await expect(lcs.internals.store.status()).rejects.toThrow(/service_role|permission|denied/i);
+    } finally {
+      await lcs.close({ timeoutMs: 100 });
+      await rest.stop();
+    }
+  });
+});

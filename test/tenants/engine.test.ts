@@ -50,8 +50,8 @@ describe('tenant sync engine on Open WebUI SQLite', () => {
     expect(typeOf('chat.archived')).toBe('boolean');
     expect(typeOf('message.created_at')).toBe('bigint');
     expect(typeOf('config.created_at')).toBe('text');
-    expect(names.filter((n) => n.startsWith('chat._lcs_'))).toEqual(['chat._lcs_synced_at', 'chat._lcs_source_hash', 'chat._lcs_row_hash', 'chat._lcs_key_hash', 'chat._lcs_deleted_at']);
-    const secrets = await db.pool.query(`select count(*)::int as n from acme.oauth_session where _lcs_row_hash is not null`);
+    expect(names.filter((n) => n.startsWith('chat._lcs_'))).toEqual(['chat._lcs_synced_at', 'chat._lcs_source_hash', 'chat._lcs_target_changed_at', 'chat._lcs_key_hash', 'chat._lcs_deleted_at']);
+    const secrets = await db.pool.query(`select count(*)::int as n from acme.oauth_session where _lcs_source_hash is not null`);
     expect(secrets.rows[0].n).toBe(4);
 
     const jobs = await db.pool.query(`select status, sync_type, triggered_by, rows_synced, completed_at from sync_metadata.sync_jobs where client_name = 'acme'`);

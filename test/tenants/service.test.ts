@@ -207,7 +207,7 @@ describe('sync nodes and the REST API', () => {
   }, 120_000);
 
   it('a node killed mid-sync has its tenant resumed by another node within two scheduler ticks', async () => {
-    const f = fixture(2500);
+    const f = fixture(800);
     await registerTenant(db.pool, { name: 'failover', source: f.file, interval: 3600, enable: true, config: { page_size: 10 } });
     const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('test/tenants/support/service-child.ts'), db.url, 'doomed-node', String(TICK)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let childOutput = '';

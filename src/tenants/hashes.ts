@@ -1,4 +1,5 @@
-import type { KeyValues } from './sources/types.js';
+import { createHash } from 'node:crypto';
+import type { KeyValues, WireValue } from './sources/types.js';
 
 /**
  * A 52-bit hash of a row key. Each target row stores the hash of its key; sums of these hashes over a key range,
@@ -34,4 +35,13 @@ export function keyHashSum(hashes: Iterable<number>): string {
   let sum = 0n;
   for (const hash of hashes) sum += BigInt(hash);
   return sum.toString();
+}
+
+/**
+ * Hash of a source row's values as written (uuid-shaped md5). Stored with the row, it tells a changed source row
+ * from an unchanged one without reading the target row back.
+ */
+export function sourceHash(values: WireValue[]): string {
+  const hex = createHash('md5').update(JSON.stringify(values)).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

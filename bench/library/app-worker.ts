@@ -1,0 +1,72 @@
+/**
+ * One LibreChat-shaped server in its own worker thread: the baseline (no middlewares of ours) or the same app with
+ * the library mounted. Separate event loops keep the library's background work (deliveries, usage flushes) out of
+ * the baseline server, as two LibreChat processes would. Messages: ready (on start), flush, health, close.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parentPort, workerData } from 'node:worker_threads';
+import { silentLogger } from '../../src/core/logger.js';
+import { createLibreChatSupabase, type LibreChatSupabase } from '../../src/library/client.js';
+import type { BenchMember } from './fixtures.js';
+import { librechatShapedApp } from './librechat-app.js';
+
+export interface AppWorkerData {
+  mode: 'baseline' | 'library';
+  member: BenchMember;
+  agentIds: string[];
+  /** Library mode: where Supabase (Postgres) and LibreChat's Mongo are. */
+  databaseUrl?: string;
+  mongoUrl?: string;
+}
+
+const data = workerData as AppWorkerData;
+let lcs: LibreChatSupabase | null = null;
+if (data.mode === 'library') {
+  lcs = createLibreChatSupabase({ databaseUrl: data.databaseUrl, librechatMongoUri: data.mongoUrl, logger: silentLogger, backgroundIntervalMs: 0 });
+}
+const library = lcs;
+const app = librechatShapedApp(
+  data.member,
+  data.agentIds,
+  library ? (host) => host.use('/api/agents', library.syncToSupabase, library.trackUsage, library.injectOrganizationAgents) : undefined,
+);
+const server = http.createServer(app);
+server.keepAliveTimeout = 60_000;
+const listening = new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+
+async function answer(message: { type: string; timeoutMs?: number }): Promise<unknown> {
+  switch (message.type) {
+    case 'port':
+      return listening;
+    case 'flush': {
+      if (!library) return true;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), message.timeoutMs ?? 30_000);
+      });
+      const done = await Promise.race([library.flush().then(() => true), timedOut]);
+      clearTimeout(timer);
+      return done;
+    }
+    case 'health': {
+      if (!library) return null;
+      const health = library.health();
+      return { queue: health.queue, usage: health.usage, inject: health.inject };
+    }
+    case 'close':
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await library?.close({ timeoutMs: message.timeoutMs ?? 3_000 });
+      return true;
+    default:
+      throw new Error(`unknown message ${message.type}`);
+  }
+}
+
+parentPort!.on('message', (message: { id: number; type: string; timeoutMs?: number }) => {
+  answer(message).then(
+    (value) => parentPort!.postMessage({ id: message.id, value }),
+    (error: unknown) => parentPort!.postMessage({ id: message.id, error: error instanceof Error ? error.message : String(error) }),
+  );
+});
