@@ -17,7 +17,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { copyRows, encodeCopyText } from '../src/tenants/copy.js';
+import { copyRows } from '../src/tenants/copy.js';
 import { syncTenant } from '../src/tenants/engine.js';
 import { registerTenant } from '../src/tenants/lifecycle.js';
 import { openOpenWebUiSqlite } from '../src/tenants/sources/openwebui-sqlite.js';
@@ -128,7 +128,6 @@ async function rawCopy(file: string, pool: pg.Pool, schema: string): Promise<{ p
       encoded.push({ table: table.name, columns: table.columns.map((c) => `"${c.name}"`), chunks });
     }
     const readSeconds = (performance.now() - readStarted) / 1000;
-    encodeCopyText([]); // warm
     const copyStarted = performance.now();
     for (const { table, columns, chunks } of encoded) {
       for (const chunk of chunks) await copyRows(client, `copy ${schema}."${table}" (${columns.join(', ')}) from stdin`, chunk);

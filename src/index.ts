@@ -25,3 +25,9 @@ export { registerTenant, startTenant, pauseTenant, deregisterTenant, type Regist
 export { tenantStatus, allTenantStatuses, type TenantStatus } from './tenants/status.js';
 export { validateTenantName } from './tenants/names.js';
 export { parseTenantConfig, type TenantConfig, type TenantConfigInput } from './tenants/config.js';
+export type { OrganizationAccessOptions, InjectOptions } from './library/access-options.js';
+export type { OrganizationAccess, OrganizationAccessHealth } from './library/access.js';
+export { pullTemplates, describePullItem, type PullReport, type PullItem, type PullOptions } from './library/pull.js';
+export { syncOrganizationAccess, type AccessSyncReport, type AccessSyncOptions, type AccessChange } from './library/grants.js';
+export { organizationAccessPlugin } from './library/access-plugin.js';
+export { createOrganizationInjector, type OrganizationInjector, type InjectStats } from './inject/index.js';

@@ -1,7 +1,7 @@
 /**
  * One LibreChat-shaped server in its own worker thread: the baseline (no middlewares of ours) or the same app with
  * the library mounted. Separate event loops keep the library's background work (deliveries, usage flushes) out of
- * the baseline server, as two LibreChat processes would. Messages: ready (on start), flush, health, close.
+ * the baseline server, as two LibreChat processes would. Messages: port, elu, flush, health, close.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -49,6 +49,9 @@ async function answer(message: { type: string; timeoutMs?: number }): Promise<un
       clearTimeout(timer);
       return done;
     }
+    case 'elu':
+      // Cumulative time this thread's event loop was busy (ms): requests plus any background work of the library.
+      return performance.eventLoopUtilization().active;
     case 'health': {
       if (!library) return null;
       const health = library.health();

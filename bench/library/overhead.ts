@@ -2,24 +2,23 @@
  * Request-path overhead of syncToSupabase + trackUsage + injectOrganizationAgents on a LibreChat-shaped
  * `/api/agents` route whose handlers answer from memory (no Mongo on the request path, so only our cost shows).
  *
- * Two apps run side by side in this process: the baseline (LibreChat's shape, none of our middlewares) and the same
- * app with the three middlewares mounted before the router as in a LibreChat fork. Requests are sequential over a
- * keep-alive connection, in alternating blocks of the two apps, so a load spike on the shared machine hits both.
- * Routes: the agent list (inject merges the organization's items from its cache), an agent update (sync queues a
- * change, delivered in the background: Mongo read + Postgres write), a chat (SSE; trackUsage counts it at finish).
+ * Each server runs in its own worker thread (own event loop, as its own LibreChat process would): the baseline
+ * (LibreChat's shape, none of our middlewares) and the same app with the three middlewares mounted before the
+ * router. The client (main thread) sends sequential requests over one keep-alive connection per server, strictly
+ * alternating between the two, so a load spike on the shared machine hits both alike.
+ * Routes: the agent list (inject merges the organization's items from its cache), a chat (SSE; trackUsage counts
+ * it at finish), an agent update (sync queues a change, delivered in the background: Mongo read + Postgres write).
  * Then everything again with the library pointed at Postgres through a proxy that answers 300 ms late.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { silentLogger } from '../../src/core/logger.js';
-import { createLibreChatSupabase, type LibreChatSupabase } from '../../src/library/client.js';
 import { agentItem } from '../../src/library/items.js';
 import { createPgLibraryStore } from '../../src/library/store.js';
 import type { BenchContext, BenchResult } from '../support/context.js';
 import { startSlowProxy } from '../support/slow-proxy.js';
 import { percentile, round } from '../support/stats.js';
-import { agentDocuments, seedLibreChat, seedOrganization, type BenchMember } from './fixtures.js';
+import { startTsWorker, type TsWorker } from '../support/worker.js';
+import type { AppWorkerData } from './app-worker.js';
+import { agentDocuments, seedLibreChat, seedOrganization } from './fixtures.js';
 
 const SUPABASE_DELAY_MS = 300;
 
@@ -30,80 +29,54 @@ const ROUTES: Array<{ route: Route; label: string }> = [
   { route: 'update', label: 'update PATCH /api/agents/:id' },
 ];
 
-/** LibreChat's app shape: JSON body parser, optional middlewares before the router, a router that authenticates inside. */
-function librechatShapedApp(member: BenchMember, agentIds: string[], mount?: (app: Express) => void): Express {
-  const app = express();
-  app.use(express.json({ limit: '3mb' }));
-  mount?.(app);
-  const listPage = Array.from({ length: 20 }, (_, i) => ({
-    _id: `${'0'.repeat(22)}${String(i).padStart(2, '0')}`,
-    id: `agent_librechat_page_${i}`,
-    name: `LibreChat agent ${i}`,
-    description: 'An agent the member can see in LibreChat',
-    author: member.user.id,
-    category: 'general',
-    isPublic: false,
-  }));
-  const router = express.Router();
-  // LibreChat's routers run requireJwtAuth themselves; the user is fixed here (no Mongo on the request path).
-  router.use((req: Request, _res: Response, next: NextFunction) => {
-    (req as Request & { user?: unknown }).user = member.user;
-    next();
-  });
-  router.get('/', (_req, res) => {
-    res.json({ object: 'list', data: listPage, first_id: listPage[0]!.id, last_id: listPage.at(-1)!.id, has_more: false, after: null });
-  });
-  router.post('/chat', (req, res) => {
-    res.setHeader('Content-Type', 'text/event-stream');
-    res.setHeader('Cache-Control', 'no-cache');
-    res.write(`event: message\ndata: ${JSON.stringify({ created: true, message: { text: String(req.body?.text ?? '') } })}\n\n`);
-    res.write(`event: message\ndata: ${JSON.stringify({ event: 'on_message_delta', data: { delta: { content: 'Hello' } } })}\n\n`);
-    res.end(`event: message\ndata: ${JSON.stringify({ final: true, responseMessage: { text: 'Hello', error: false } })}\n\n`);
-  });
-  router.patch('/:id', (req, res) => {
-    if (!agentIds.includes(String(req.params.id))) return res.status(404).json({ error: 'Agent not found' });
-    res.json({ id: req.params.id, name: req.body?.name ?? 'unchanged', author: member.user.id, updatedAt: new Date().toISOString() });
-  });
-  app.use('/api/agents', router);
-  return app;
+interface LibraryHealth {
+  queue: { depth: number; delivered: number; failures: number; lastError: string | null };
+  usage: { pending: number; written: number };
+  inject: { merged: number; timeouts: number; cachedOrganizations: number; breaker: { state: string } };
 }
 
-function mountLibrary(lcs: LibreChatSupabase) {
-  return (app: Express) => app.use('/api/agents', lcs.syncToSupabase, lcs.trackUsage, lcs.injectOrganizationAgents);
-}
-
-interface Target {
+interface Server {
+  worker: TsWorker;
   port: number;
   agent: http.Agent;
+  health(): Promise<LibraryHealth>;
+  /** Event-loop busy time of the server's thread so far (ms). */
+  busy(): Promise<number>;
+  flush(timeoutMs: number): Promise<boolean>;
+  close(): Promise<void>;
 }
 
-async function listen(app: Express): Promise<{ target: Target; close: () => Promise<void> }> {
-  const server = http.createServer(app);
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+async function startServer(data: AppWorkerData): Promise<Server> {
+  const worker = startTsWorker(new URL('./app-worker.ts', import.meta.url), data);
+  const port = await worker.ask<number>({ type: 'port' });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   return {
-    target: { port: (server.address() as AddressInfo).port, agent },
-    close: async () => {
+    worker,
+    port,
+    agent,
+    health: () => worker.ask<LibraryHealth>({ type: 'health' }),
+    busy: () => worker.ask<number>({ type: 'elu' }),
+    flush: (timeoutMs) => worker.ask<boolean>({ type: 'flush', timeoutMs }, timeoutMs + 10_000),
+    async close() {
       agent.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await worker.ask({ type: 'close', timeoutMs: 3_000 }, 20_000).catch(() => undefined);
+      await worker.stop();
     },
   };
 }
 
 /** One request; resolves with the time to the last byte of the response (ms) and the body. */
-function send(target: Target, method: string, path: string, body?: unknown): Promise<{ ms: number; status: number; text: string }> {
+function send(server: Server, method: string, path: string, body?: unknown): Promise<{ ms: number; status: number; text: string }> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const req = http.request(
       {
         host: '127.0.0.1',
-        port: target.port,
+        port: server.port,
         method,
         path,
-        agent: target.agent,
+        agent: server.agent,
         headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},
       },
       (res) => {
@@ -118,16 +91,15 @@ function send(target: Target, method: string, path: string, body?: unknown): Pro
   });
 }
 
-function requestFor(route: Route, i: number, agentIds: string[]): [string, string, unknown?] {
+async function call(server: Server, route: Route, i: number, agentIds: string[]): Promise<{ ms: number; text: string }> {
   const agentId = agentIds[i % agentIds.length]!;
-  if (route === 'list') return ['GET', '/api/agents?limit=20'];
-  if (route === 'chat') return ['POST', '/api/agents/chat', { agent_id: agentId, text: `hello ${i}`, endpoint: 'agents', conversationId: 'new' }];
-  return ['PATCH', `/api/agents/${agentId}`, { name: `renamed ${i}` }];
-}
-
-async function call(target: Target, route: Route, i: number, agentIds: string[]): Promise<{ ms: number; text: string }> {
-  const [method, path, body] = requestFor(route, i, agentIds);
-  const response = await send(target, method, path, body);
+  const [method, path, body]: [string, string, unknown?] =
+    route === 'list'
+      ? ['GET', '/api/agents?limit=20']
+      : route === 'chat'
+        ? ['POST', '/api/agents/chat', { agent_id: agentId, text: `hello ${i}`, endpoint: 'agents', conversationId: 'new' }]
+        : ['PATCH', `/api/agents/${agentId}`, { name: `renamed ${i}` }];
+  const response = await send(server, method, path, body);
   if (response.status < 200 || response.status >= 300) throw new Error(`${method} ${path} answered ${response.status}: ${response.text.slice(0, 200)}`);
   return response;
 }
@@ -135,59 +107,59 @@ async function call(target: Target, route: Route, i: number, agentIds: string[])
 interface PhaseTimes {
   base: number[];
   with: number[];
+  /** Event-loop busy time per request (ms), background work of the library included. */
+  busyBase: number;
+  busyWith: number;
 }
 
-/** Alternating blocks of the two apps; `between` runs after each block of ours (not timed). */
-async function measurePhase(
-  base: Target,
-  ours: Target,
-  route: Route,
-  agentIds: string[],
-  sizes: { warmup: number; requests: number; block: number },
-  between: () => Promise<void>,
-): Promise<PhaseTimes> {
+/** Strictly alternating requests to the two servers (which one goes first alternates too). */
+async function measurePhase(base: Server, ours: Server, route: Route, agentIds: string[], sizes: { warmup: number; requests: number }): Promise<PhaseTimes> {
   for (let i = 0; i < sizes.warmup; i += 1) {
     await call(base, route, i, agentIds);
     await call(ours, route, i, agentIds);
   }
-  await between();
-  const times: PhaseTimes = { base: [], with: [] };
-  let i = 0;
-  for (let block = 0; i < sizes.requests; block += 1) {
-    const order: Array<['base' | 'with', Target]> = block % 2 === 0 ? [['base', base], ['with', ours]] : [['with', ours], ['base', base]];
-    const end = Math.min(sizes.requests, i + sizes.block);
-    for (const [which, target] of order) {
-      for (let j = i; j < end; j += 1) times[which].push((await call(target, route, j, agentIds)).ms);
-      if (which === 'with') await between();
+  const times: PhaseTimes = { base: [], with: [], busyBase: 0, busyWith: 0 };
+  const busyBefore = [await base.busy(), await ours.busy()] as const;
+  for (let i = 0; i < sizes.requests; i += 1) {
+    if (i % 2 === 0) {
+      times.base.push((await call(base, route, i, agentIds)).ms);
+      times.with.push((await call(ours, route, i, agentIds)).ms);
+    } else {
+      times.with.push((await call(ours, route, i, agentIds)).ms);
+      times.base.push((await call(base, route, i, agentIds)).ms);
     }
-    i = end;
   }
+  times.busyBase = ((await base.busy()) - busyBefore[0]) / sizes.requests;
+  times.busyWith = ((await ours.busy()) - busyBefore[1]) / sizes.requests;
   return times;
 }
 
-function phaseRows(prefix: string, label: string, times: PhaseTimes, note?: string): BenchResult[] {
-  const rows: BenchResult[] = [];
-  for (const [q, name, target] of [
+function phaseRows(prefix: string, label: string, times: PhaseTimes): BenchResult[] {
+  return ([
     [0.5, 'p50', 0.2],
     [0.99, 'p99', 1],
-  ] as const) {
+  ] as const).map(([q, name, target]) => {
     const base = percentile(times.base, q);
     const withOurs = percentile(times.with, q);
-    rows.push({
+    return {
       name: `${prefix}${name} added, ${label}`,
       value: round(withOurs - base, 3),
       unit: 'ms',
       target: { op: '<=', value: target },
       baseline: round(base, 3),
       ratio: round(withOurs / base, 3),
-      note: name === 'p50' ? `${times.with.length} requests each; with middlewares p50 ${round(percentile(times.with, 0.5))} / p99 ${round(percentile(times.with, 0.99))} ms, baseline p50 ${round(percentile(times.base, 0.5))} / p99 ${round(percentile(times.base, 0.99))} ms${note ? `; ${note}` : ''}` : undefined,
-    });
-  }
-  return rows;
+      note:
+        name === 'p50'
+          ? `${times.with.length} requests each; with middlewares p50 ${round(percentile(times.with, 0.5))} / p90 ${round(percentile(times.with, 0.9))} / p99 ${round(percentile(times.with, 0.99))} ms, ` +
+            `baseline p50 ${round(percentile(times.base, 0.5))} / p90 ${round(percentile(times.base, 0.9))} / p99 ${round(percentile(times.base, 0.99))} ms; ` +
+            `server event loop busy per request ${round(times.busyWith)} vs ${round(times.busyBase)} ms (+${round(times.busyWith - times.busyBase)} ms, background work included)`
+          : undefined,
+    };
+  });
 }
 
 export async function overheadBench(context: BenchContext): Promise<BenchResult[]> {
-  const sizes = context.quick ? { warmup: 50, requests: 300, block: 50 } : { warmup: 200, requests: 2000, block: 100 };
+  const sizes = context.quick ? { warmup: 50, requests: 300 } : { warmup: 200, requests: 2000 };
   const database = await context.database('bench_overhead');
   const mongoUrl = await context.mongoDatabase('bench_overhead');
   const member = await seedOrganization(database.pool, 'overhead');
@@ -200,24 +172,23 @@ export async function overheadBench(context: BenchContext): Promise<BenchResult[
     documents.map((doc) => agentItem(member.organizationId, doc, member.user.email, { sharedAt: now, shareScope: 'public' })),
   );
 
-  const baseline = await listen(librechatShapedApp(member, agentIds));
   const rows: BenchResult[] = [];
-  const closers: Array<() => Promise<void>> = [baseline.close];
+  const closers: Array<() => Promise<void>> = [];
   try {
+    const baseline = await startServer({ mode: 'baseline', member, agentIds });
+    closers.push(() => baseline.close());
+
     // 1. Supabase (local Postgres) answering at full speed.
-    const fast = createLibreChatSupabase({ databaseUrl: database.url, librechatMongoUri: mongoUrl, logger: silentLogger, backgroundIntervalMs: 0 });
-    const fastApp = await listen(librechatShapedApp(member, agentIds, mountLibrary(fast)));
-    closers.push(fastApp.close, () => fast.close({ timeoutMs: 5_000 }));
+    const fast = await startServer({ mode: 'library', member, agentIds, databaseUrl: database.url, mongoUrl });
+    closers.push(() => fast.close());
     for (const { route, label } of ROUTES) {
       context.log(`overhead, local Postgres: ${label}`);
-      const times = await measurePhase(baseline.target, fastApp.target, route, agentIds, sizes, () => fast.flush());
-      rows.push(...phaseRows('', label, times));
+      rows.push(...phaseRows('', label, await measurePhase(baseline, fast, route, agentIds, sizes)));
     }
-    const merged = await call(fastApp.target, 'list', 0, agentIds);
-    const listed = (JSON.parse(merged.text) as { data: unknown[] }).data.length;
+    const listed = (JSON.parse((await call(fast, 'list', 0, agentIds)).text) as { data: unknown[] }).data.length;
     if (listed <= 20) throw new Error(`the list was not merged (${listed} items): the overhead measured would be a pass-through`);
-    await fast.flush();
-    const fastHealth = fast.health();
+    if (!(await fast.flush(30_000))) throw new Error('the library did not flush within 30 s against local Postgres');
+    const fastHealth = await fast.health();
     const { rows: library } = await database.pool.query<{ uses: string }>(
       'select coalesce(sum(usage_count), 0) as uses from public.agent_library where organization_id = $1',
       [member.organizationId],
@@ -226,51 +197,58 @@ export async function overheadBench(context: BenchContext): Promise<BenchResult[
       name: 'background work done (local Postgres)',
       value: fastHealth.queue.delivered,
       unit: 'changes',
-      note: `${fastHealth.queue.delivered} coalesced agent changes delivered (Mongo read + Postgres write), ${library[0]!.uses} chat uses counted in agent_library, ${fastHealth.inject.merged} list responses merged (${listed} items each: 20 from LibreChat + 50 organization items)`,
+      note:
+        `${fastHealth.queue.delivered} coalesced agent changes delivered (Mongo read + Postgres write), ${library[0]!.uses} chat uses counted in agent_library, ` +
+        `${fastHealth.inject.merged} list responses merged (${listed} items each: 20 from LibreChat + 50 organization items)`,
     });
 
     // 2. The same with Supabase answering 300 ms late (every Postgres round trip of the library is delayed).
     const pgUrl = new URL(database.url);
     const proxy = await startSlowProxy(pgUrl.hostname, Number(pgUrl.port), SUPABASE_DELAY_MS);
-    closers.push(proxy.close);
+    closers.push(() => proxy.close());
     const slowUrl = new URL(database.url);
     slowUrl.port = String(proxy.port);
-    const probe = await import('pg');
-    const probeClient = new probe.default.Client({ connectionString: slowUrl.toString() });
-    await probeClient.connect();
+    const { default: pg } = await import('pg');
+    const probe = new pg.Client({ connectionString: slowUrl.toString() });
+    await probe.connect();
     const probeStarted = performance.now();
-    await probeClient.query('select 1');
+    await probe.query('select 1');
     const roundTrip = performance.now() - probeStarted;
-    await probeClient.end();
-    rows.push({ name: 'slow Supabase: one query round trip via the delay proxy', value: round(roundTrip, 1), unit: 'ms', note: `each answer chunk from Postgres held ${SUPABASE_DELAY_MS} ms` });
+    await probe.end();
+    rows.push({ name: 'slow Supabase: one query via the delay proxy', value: round(roundTrip, 1), unit: 'ms', note: `every answer chunk from Postgres held ${SUPABASE_DELAY_MS} ms` });
 
-    const slow = createLibreChatSupabase({ databaseUrl: slowUrl.toString(), librechatMongoUri: mongoUrl, logger: silentLogger, backgroundIntervalMs: 0 });
-    const slowApp = await listen(librechatShapedApp(member, agentIds, mountLibrary(slow)));
-    closers.push(slowApp.close, () => slow.close({ timeoutMs: 3_000 }));
+    const slow = await startServer({ mode: 'library', member, agentIds, databaseUrl: slowUrl.toString(), mongoUrl });
+    closers.push(() => slow.close());
     // Warm the organization and list caches as a running LibreChat has them (the first loads outlive the 250 ms
-    // inject deadline, so they count as timeouts; their results still fill the cache).
+    // inject deadline and count as timeouts; their results still fill the cache).
     const warmUntil = Date.now() + 20_000;
     let warm = 0;
-    while (Date.now() < warmUntil && (warm < 50 || slow.health().inject.cachedOrganizations < 1)) {
-      await call(slowApp.target, 'list', warm, agentIds);
-      await call(slowApp.target, 'chat', warm, agentIds);
+    while (Date.now() < warmUntil && (warm < 50 || (await slow.health()).inject.cachedOrganizations < 1)) {
+      await call(slow, 'list', warm, agentIds);
+      await call(slow, 'chat', warm, agentIds);
       warm += 1;
       if (warm > 20) await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    const warmStats = slow.health().inject;
+    const warmStats = (await slow.health()).inject;
     for (const { route, label } of ROUTES) {
       context.log(`overhead, Supabase answering in ${SUPABASE_DELAY_MS} ms: ${label}`);
-      const times = await measurePhase(baseline.target, slowApp.target, route, agentIds, sizes, async () => undefined);
-      rows.push(...phaseRows(`Supabase ${SUPABASE_DELAY_MS} ms: `, label, times));
+      rows.push(...phaseRows(`Supabase ${SUPABASE_DELAY_MS} ms: `, label, await measurePhase(baseline, slow, route, agentIds, sizes)));
     }
-    const slowHealth = slow.health();
+    const afterMeasuring = await slow.health();
+    // Nothing is lost while Supabase is slow: everything queued arrives once the queue drains.
+    const flushStarted = performance.now();
+    const flushed = await slow.flush(30_000);
+    const flushSeconds = (performance.now() - flushStarted) / 1000;
+    const drained = await slow.health();
     rows.push({
-      name: `background work under a ${SUPABASE_DELAY_MS} ms Supabase`,
-      value: slowHealth.queue.depth,
-      unit: 'queued',
+      name: `slow Supabase: queued changes all delivered afterwards`,
+      value: flushed && drained.queue.depth === 0 ? 1 : 0,
+      unit: 'yes',
+      target: { op: '>=', value: 1 },
       note:
-        `queue depth ${slowHealth.queue.depth}, delivered ${slowHealth.queue.delivered}, usage pending ${slowHealth.usage.pending} / written ${slowHealth.usage.written}; ` +
-        `inject: ${warm} warm-up rounds, ${warmStats.timeouts} Supabase calls past the 250 ms deadline during warm-up, ${slowHealth.inject.timeouts - warmStats.timeouts} while measuring, breaker ${slowHealth.inject.breaker.state}`,
+        `after measuring: queue depth ${afterMeasuring.queue.depth}, delivered ${afterMeasuring.queue.delivered}, uses pending ${afterMeasuring.usage.pending}; ` +
+        `flush took ${round(flushSeconds, 1)} s → depth ${drained.queue.depth}, delivered ${drained.queue.delivered}, uses written ${drained.usage.written}, failures ${drained.queue.failures}; ` +
+        `inject: ${warm} warm-up rounds, ${warmStats.timeouts} Supabase calls past the 250 ms deadline while warming, ${afterMeasuring.inject.timeouts - warmStats.timeouts} while measuring, breaker ${afterMeasuring.inject.breaker.state}`,
     });
   } finally {
     for (const close of closers.reverse()) await close().catch(() => undefined);

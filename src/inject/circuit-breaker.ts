@@ -38,6 +38,11 @@ export class CircuitBreaker {
     return true;
   }
 
+  /** Open and still cooling down: no call may go out (no side effect, unlike tryAcquire). */
+  isOpen(): boolean {
+    return this.state === 'open' && this.now() - this.openedAt < this.cooldownMs;
+  }
+
   success(): void {
     this.state = 'closed';
     this.failures = 0;

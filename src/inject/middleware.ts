@@ -19,6 +19,8 @@ export interface InjectStats extends OrganizationItemsStats {
   lists: number;
   merged: number;
   unchanged: number;
+  /** Time our merge added to the recent list responses (from LibreChat's res.json to the send), in ms. */
+  addedMs: { samples: number; p50: number; p99: number; max: number };
 }
 
 export interface OrganizationInjector {
@@ -43,9 +45,10 @@ const SETTLE_DELAYS_MS = [300, 2_000];
 export function createOrganizationInjector(deps: OrganizationInjectorDependencies): OrganizationInjector {
   const items = new OrganizationItems({ resolveOrganization: deps.resolveOrganization, directory: deps.directory, logger: deps.logger }, deps.options);
   const counters = { lists: 0, merged: 0, unchanged: 0 };
+  const added = new AddedLatency(2048);
 
-  const merge = async (route: ListRoute, body: unknown, query: Record<string, unknown>, user: LibreChatRequestUser): Promise<unknown> => {
-    const found = route.kind === 'agent' ? await items.get(user, 'agent') : await items.get(user, 'prompt');
+  type Found = { organizationId: string; items: unknown[] } | null;
+  const mergeFound = (route: ListRoute, body: unknown, query: Record<string, unknown>, found: Found): unknown => {
     if (!found) {
       counters.unchanged += 1;
       return body;
@@ -75,17 +78,34 @@ export function createOrganizationInjector(deps: OrganizationInjectorDependencie
           return originalJson.call(this, body);
         }
         counters.lists += 1;
+        const started = performance.now();
         const send = (out: unknown) => {
+          added.record(performance.now() - started);
           try {
             originalJson.call(this, out);
           } catch (error) {
             deps.logger.warn('could not send a list response after merging organization items', { error });
           }
         };
-        merge(listRoute, body, req.query as Record<string, unknown>, user).then(send, (error: unknown) => {
+        const query = req.query as Record<string, unknown>;
+        try {
+          // Warm cache or known outage: merge (or not) right now, without waiting a single tick.
+          const now = listRoute.kind === 'agent' ? items.peek(user, 'agent') : items.peek(user, 'prompt');
+          if (now !== 'wait') {
+            send(mergeFound(listRoute, body, query, now));
+            return this;
+          }
+        } catch (error) {
           deps.logger.warn('organization items were not merged into a list; sent LibreChat\'s own', { error, path: req.originalUrl });
           send(body);
-        });
+          return this;
+        }
+        (listRoute.kind === 'agent' ? items.get(user, 'agent') : items.get(user, 'prompt'))
+          .then((found) => send(mergeFound(listRoute, body, query, found)))
+          .catch((error: unknown) => {
+            deps.logger.warn('organization items were not merged into a list; sent LibreChat\'s own', { error, path: req.originalUrl });
+            send(body);
+          });
         return this;
       } as Response['json'];
       next();
@@ -98,6 +118,30 @@ export function createOrganizationInjector(deps: OrganizationInjectorDependencie
       items.invalidate(organizationId);
       for (const delay of SETTLE_DELAYS_MS) setTimeout(() => items.invalidate(organizationId), delay).unref?.();
     },
-    stats: () => ({ ...items.stats(), ...counters }),
+    stats: () => ({ ...items.stats(), ...counters, addedMs: added.summary() }),
   };
+}
+
+/** The last `size` added latencies, for health and benchmarks (a ring: constant memory, no work per request beyond a store). */
+class AddedLatency {
+  private readonly samples: Float64Array;
+  private count = 0;
+
+  constructor(private readonly size: number) {
+    this.samples = new Float64Array(size);
+  }
+
+  record(ms: number): void {
+    this.samples[this.count % this.size] = ms;
+    this.count += 1;
+  }
+
+  summary(): { samples: number; p50: number; p99: number; max: number } {
+    const n = Math.min(this.count, this.size);
+    if (n === 0) return { samples: 0, p50: 0, p99: 0, max: 0 };
+    const sorted = Array.from(this.samples.subarray(0, n)).sort((a, b) => a - b);
+    const at = (q: number) => sorted[Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))]!;
+    const round = (ms: number) => Math.round(ms * 1000) / 1000;
+    return { samples: n, p50: round(at(0.5)), p99: round(at(0.99)), max: round(sorted[n - 1]!) };
+  }
 }

@@ -38,7 +38,7 @@ interface Entry<T> {
 export class OrganizationItems {
   private readonly users = new Map<string, Entry<OrganizationRef | null>>();
   private readonly items = new Map<string, Entry<unknown[]>>();
-  private readonly inflight = new Map<string, Promise<unknown>>();
+  private readonly inflight = new Map<string, Flight<unknown>>();
   private readonly breaker: CircuitBreaker;
   private calls = 0;
   private failures = 0;
@@ -65,6 +65,32 @@ export class OrganizationItems {
     return items ? { organizationId: organization.id, items: items as KindItems<K> } : null;
   }
 
+  /**
+   * The answer when it needs no waiting — the cached organization and items (a stale list also starts a background
+   * refresh), or null (no organization; or nothing cached and Supabase known to be failing) — else 'wait' (use
+   * `get`). Lets the request path merge synchronously, without a single promise, on a warm cache or an open breaker.
+   */
+  peek<K extends ItemKind>(user: LibreChatRequestUser, kind: K): { organizationId: string; items: KindItems<K> } | null | 'wait' {
+    const now = Date.now();
+    const userKey = keyOfUser(user);
+    const cachedUser = this.users.get(userKey);
+    let organization: OrganizationRef | null;
+    if (cachedUser && now - cachedUser.loadedAt < this.options.cacheTtlMs) organization = cachedUser.value;
+    else if (this.cannotCall(`user:${userKey}`)) organization = cachedUser ? cachedUser.value : null;
+    else return 'wait';
+    if (!organization) return null;
+    const key = `${kind}:${organization.id}`;
+    const cached = this.items.get(key);
+    const age = cached ? now - cached.loadedAt : Infinity;
+    if (cached && age < this.options.cacheTtlMs) return { organizationId: organization.id, items: cached.value as KindItems<K> };
+    if (cached && age < this.options.maxStaleMs) {
+      void this.loadItems(organization.id, kind, now);
+      return { organizationId: organization.id, items: cached.value as KindItems<K> };
+    }
+    if (this.cannotCall(key)) return null;
+    return 'wait';
+  }
+
   /** Drops cached lists (all organizations, or one): the next request reads Supabase again. */
   invalidate(organizationId?: string): void {
     this.generation += 1;
@@ -87,7 +113,7 @@ export class OrganizationItems {
   }
 
   private async organizationOf(user: LibreChatRequestUser, deadline: number): Promise<OrganizationRef | null> {
-    const key = `${user.id ?? String(user._id ?? '')}|${user.email ?? ''}|${user.tenantId ?? ''}`;
+    const key = keyOfUser(user);
     const cached = this.users.get(key);
     if (cached && Date.now() - cached.loadedAt < this.options.cacheTtlMs) return cached.value;
     const value = await this.load(`user:${key}`, deadline, () => this.deps.resolveOrganization(user), (organization) => {
@@ -99,84 +125,97 @@ export class OrganizationItems {
   }
 
   private async itemsOf(organizationId: string, kind: ItemKind, deadline: number): Promise<unknown[] | null> {
-    const key = `${kind}:${organizationId}`;
-    const cached = this.items.get(key);
+    const cached = this.items.get(`${kind}:${organizationId}`);
     const age = cached ? Date.now() - cached.loadedAt : Infinity;
-    const loader = () =>
-      kind === 'agent' ? this.deps.directory.agentList(organizationId, this.options.maxItems) : this.deps.directory.promptList(organizationId, this.options.maxItems);
-    const generation = this.generation;
-    const store = (value: unknown[]) => {
-      // A list read before an invalidation must not be cached after it.
-      if (generation === this.generation) this.items.set(key, { value, loadedAt: Date.now() });
-    };
     if (cached && age < this.options.cacheTtlMs) return cached.value;
     if (cached && age < this.options.maxStaleMs) {
-      void this.load(key, Date.now(), loader, store); // refresh in the background, answer with what we have
+      void this.loadItems(organizationId, kind, Date.now()); // refresh in the background, answer with what we have
       return cached.value;
     }
-    const value = await this.load(key, deadline, loader, store);
-    return value ?? null;
+    return (await this.loadItems(organizationId, kind, deadline)) ?? null;
+  }
+
+  private loadItems(organizationId: string, kind: ItemKind, deadline: number): Promise<unknown[] | undefined> {
+    const key = `${kind}:${organizationId}`;
+    const generation = this.generation;
+    return this.load<unknown[]>(
+      key,
+      deadline,
+      () => (kind === 'agent' ? this.deps.directory.agentList(organizationId, this.options.maxItems) : this.deps.directory.promptList(organizationId, this.options.maxItems)),
+      (value) => {
+        // A list read before an invalidation must not be cached after it.
+        if (generation === this.generation) this.items.set(key, { value, loadedAt: Date.now() });
+      },
+    );
+  }
+
+  /** No call can go out for this key now: the breaker is open, or its call was already abandoned at a deadline. */
+  private cannotCall(key: string): boolean {
+    return this.breaker.isOpen() || this.inflight.get(key)?.timedOut === true;
   }
 
   /**
    * One Supabase call per key at a time (concurrent requests share it), only when the breaker allows. Resolves with
-   * the value, or undefined when it failed, the breaker is open, or the deadline passed first (the call then goes on
-   * and fills the cache for the next request, but counts as a failure: a Supabase slower than the deadline must open
-   * the breaker just like a dead one).
+   * the value, or undefined when it failed, the breaker is open, or the deadline passed first. A call slower than
+   * the timeout counts as a failure (a Supabase slower than the deadline must open the breaker just like a dead one);
+   * it goes on and fills the cache if it ever answers, and meanwhile later requests do not wait for it again.
    */
   private load<T>(key: string, deadline: number, call: () => Promise<T>, store: (value: T) => void): Promise<T | undefined> {
-    let running = this.inflight.get(key) as Promise<T> | undefined;
-    if (!running) {
+    let flight = this.inflight.get(key) as Flight<T> | undefined;
+    if (flight?.timedOut) return Promise.resolve(undefined);
+    if (!flight) {
       if (!this.breaker.tryAcquire()) return Promise.resolve(undefined);
       this.calls += 1;
-      let settled = false;
+      const current: Flight<T> = { promise: Promise.resolve(undefined), timedOut: false, settled: false };
       const timer = setTimeout(() => {
-        if (settled) return;
-        settled = true;
+        if (current.settled) return;
+        current.timedOut = true;
         this.timeouts += 1;
         this.breaker.failure();
       }, this.options.timeoutMs);
       timer.unref?.();
-      running = call().then(
+      current.promise = call().then(
         (value) => {
           clearTimeout(timer);
+          current.settled = true;
           store(value);
-          if (!settled) {
-            settled = true;
-            this.breaker.success();
-          }
+          if (!current.timedOut) this.breaker.success();
           return value;
         },
         (error: unknown) => {
           clearTimeout(timer);
-          if (!settled) {
-            settled = true;
+          current.settled = true;
+          if (!current.timedOut) {
             this.failures += 1;
             this.breaker.failure();
           }
           this.deps.logger.debug('organization items could not be read from Supabase', { error });
-          throw error;
+          return undefined;
         },
-      );
-      const tracked = running.finally(() => this.inflight.delete(key)).catch(() => undefined);
-      this.inflight.set(key, tracked);
-      running = running.catch(() => undefined) as Promise<T>;
+      ).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, current as Flight<unknown>);
+      flight = current;
     }
     const remaining = deadline - Date.now();
     if (remaining <= 0) return Promise.resolve(undefined);
+    const running = flight.promise;
     return new Promise<T | undefined>((resolve) => {
       const timer = setTimeout(() => resolve(undefined), remaining);
       timer.unref?.();
-      running!.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        () => {
-          clearTimeout(timer);
-          resolve(undefined);
-        },
-      );
+      void running.then((value) => {
+        clearTimeout(timer);
+        resolve(value);
+      });
     });
   }
+}
+
+function keyOfUser(user: LibreChatRequestUser): string {
+  return `${user.id ?? String(user._id ?? '')}|${user.email ?? ''}|${user.tenantId ?? ''}`;
+}
+
+interface Flight<T> {
+  promise: Promise<T | undefined>;
+  timedOut: boolean;
+  settled: boolean;
 }

@@ -1,9 +1,7 @@
 import { createClient } from '@supabase/supabase-js';
 import type { RequestHandler } from 'express';
-import { MongoClient, ObjectId, type Db } from 'mongodb';
 import WebSocket from 'ws';
 import { createPool } from '../core/database.js';
-import { LcsError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { PendingWork } from '../middleware/pending-work.js';
 import { createSyncMiddleware } from '../middleware/sync-to-supabase.js';
@@ -15,7 +13,7 @@ import { resolveAccessOptions, type OrganizationAccessOptions } from './access-o
 import { LibreChatSourceWithoutOurGrants } from './grants.js';
 import { openLibreChatDb } from './librechat-db.js';
 import type { DeliveryStats } from './delivery.js';
-import { LibreChatSource, toMongoDb, type MongoDbLike } from './librechat-source.js';
+import { LibreChatSource, type MongoDbLike } from './librechat-source.js';
 import { resolveLibraryOptions, type LibreChatSupabaseOptions } from './options.js';
 import { OrganizationResolver, type OrganizationRef } from './organizations.js';
 import { createPgLibraryStore, createRpcLibraryStore, LibraryStoreError, type LibraryStore } from './store.js';
@@ -83,8 +81,8 @@ export function createLibreChatSupabase(options: LibreChatSupabaseOptions & Orga
     transport = createSupabaseTransport(client);
   }
 
-  const db = openLibreChatMongo(resolved.mongoose, resolved.librechatMongoUri, closers);
   const librechatDb = openLibreChatDb(resolved.mongoose, resolved.librechatMongoUri);
+  const db: MongoDbLike = librechatDb;
   closers.push(() => librechatDb.close());
   const organizationAccess = createOrganizationAccess({
     transport,
@@ -197,48 +195,6 @@ function toOrganizationRef(value: unknown): OrganizationRef | null {
   const row = value as { id?: unknown; librechat_group_id?: unknown } | null;
   if (!row || typeof row.id !== 'string') return null;
   return { id: row.id, librechatGroupId: typeof row.librechat_group_id === 'string' ? row.librechat_group_id : null };
-}
-
-/** LibreChat's mongoose when given; otherwise our own client to LIBRECHAT_MONGO_URI, connected on first use. */
-function openLibreChatMongo(mongoose: unknown, uri: string | undefined, closers: Array<() => Promise<void>>): MongoDbLike {
-  if (mongoose) {
-    const db = toMongoDb(mongoose);
-    if (!db) {
-      throw new LcsError('LCS_OPTIONS_INVALID', 'option mongoose is neither a mongoose instance nor a mongoose Connection', {
-        hint: "Pass LibreChat's own `require('mongoose')`, or omit it and set LIBRECHAT_MONGO_URI.",
-      });
-    }
-    return db;
-  }
-  const client = new MongoClient(uri!, { serverSelectionTimeoutMS: 10_000 });
-  let connecting: Promise<Db> | undefined;
-  const connect = () => (connecting ??= client.connect().then(() => client.db()));
-  closers.push(() => client.close());
-  return {
-    collection: (name) => lazyCollection(connect, name),
-    objectId: (hex) => new ObjectId(hex),
-  };
-}
-
-/** A collection whose calls wait for the connection (so the first call opens it). */
-function lazyCollection(connect: () => Promise<Db>, name: string): ReturnType<MongoDbLike['collection']> {
-  return {
-    async findOne(filter, options) {
-      const db = await connect();
-      return (await db.collection(name).findOne(filter, options)) as Record<string, unknown> | null;
-    },
-    find(filter, options) {
-      const cursor = connect().then((db) => db.collection(name).find(filter, options));
-      return {
-        async toArray() {
-          return (await (await cursor).toArray()) as Record<string, unknown>[];
-        },
-        async *[Symbol.asyncIterator]() {
-          for await (const doc of await cursor) yield doc as Record<string, unknown>;
-        },
-      };
-    },
-  };
 }
 
 function createSupabaseClient(url: string, key: string) {

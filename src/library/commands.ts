@@ -63,23 +63,20 @@ export function registerLibraryCommands(program: Command): Command {
               onChange: options.json ? undefined : (change) => process.stdout.write(`${describeChange(change)}\n`),
             },
           );
-          if (options.json) {
-            printJson(report);
-          } else {
-            const verb = report.dryRun ? 'would change' : 'changed';
-            process.stdout.write(
-              `✓ Scanned ${report.scanned.agents} agent(s) and ${report.scanned.promptGroups} prompt group(s); ${verb}: ` +
-                `${report.added} added, ${report.updated} updated, ${report.removed} removed\n`,
-            );
-          }
           // Supabase → LibreChat: organization groups, members and grants.
           const access = await lcs.organizationAccess.sync({
             organizationIds: options.organization ? [options.organization] : undefined,
             dryRun: options.dryRun,
             collectChanges: !options.json,
           });
-          if (options.json) printJson({ access });
-          else {
+          if (options.json) {
+            printJson({ ...report, access });
+          } else {
+            const verb = report.dryRun ? 'would change' : 'changed';
+            process.stdout.write(
+              `✓ Scanned ${report.scanned.agents} agent(s) and ${report.scanned.promptGroups} prompt group(s); ${verb}: ` +
+                `${report.added} added, ${report.updated} updated, ${report.removed} removed\n`,
+            );
             for (const change of access.changes) process.stdout.write(`${describeAccessChange(change)}\n`);
             for (const note of access.notes) process.stdout.write(`  note: ${note}\n`);
             process.stdout.write(

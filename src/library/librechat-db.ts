@@ -19,7 +19,7 @@ export interface WriteResultLike {
 
 export interface LibreChatCollection {
   findOne(filter: MongoDoc, options?: MongoDoc): Promise<MongoDoc | null>;
-  find(filter: MongoDoc, options?: MongoDoc): { toArray(): Promise<MongoDoc[]> };
+  find(filter: MongoDoc, options?: MongoDoc): { toArray(): Promise<MongoDoc[]> } & AsyncIterable<MongoDoc>;
   updateOne(filter: MongoDoc, update: MongoDoc, options?: { upsert?: boolean }): Promise<WriteResultLike>;
   updateMany(filter: MongoDoc, update: MongoDoc): Promise<WriteResultLike>;
   deleteOne(filter: MongoDoc): Promise<WriteResultLike>;
@@ -61,9 +61,15 @@ export function openLibreChatDb(mongoose: unknown, uri: string | undefined): Lib
   const connect = () => (connecting ??= client.connect().then(() => client.db()));
   const lazy = (name: string): LibreChatCollection => ({
     findOne: async (filter, options) => (await connect()).collection(name).findOne(filter, options) as Promise<MongoDoc | null>,
-    find: (filter, options) => ({
-      toArray: async () => (await connect()).collection(name).find(filter, options).toArray() as Promise<MongoDoc[]>,
-    }),
+    find: (filter, options) => {
+      const cursor = connect().then((db) => db.collection(name).find(filter, options));
+      return {
+        toArray: async () => (await cursor).toArray() as Promise<MongoDoc[]>,
+        async *[Symbol.asyncIterator]() {
+          for await (const doc of await cursor) yield doc as MongoDoc;
+        },
+      };
+    },
     updateOne: async (filter, update, options) => (await connect()).collection(name).updateOne(filter, update, options),
     updateMany: async (filter, update) => (await connect()).collection(name).updateMany(filter, update),
     deleteOne: async (filter) => (await connect()).collection(name).deleteOne(filter),

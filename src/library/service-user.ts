@@ -41,6 +41,7 @@ export class ServiceUserResolver {
     if (!this.configured) return null;
     if (this.configured.id) return this.configured.id;
     const found = await this.db.collection('users').findOne({ email: this.configured.email }, { projection: { _id: 1 } });
+    if (found) this.resolved = { id: String(found._id), email: this.configured.email ?? null };
     return found ? String(found._id) : null;
   }
 

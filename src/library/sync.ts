@@ -65,6 +65,9 @@ export interface LibrarySyncOptions {
  * LibreChat → Supabase library sync. A change only names an item; when it is delivered, the item's current state
  * and sharing are read from LibreChat's MongoDB, so coalesced, retried or late changes always write the truth.
  */
+/** How many items are read from LibreChat's MongoDB at once while a batch is prepared. */
+const READ_CONCURRENCY = 16;
+
 /** A queued change; once its operations are computed they are kept, so a retry does not re-read LibreChat. */
 interface QueuedChange {
   change: LibraryChange;
@@ -110,7 +113,16 @@ export class LibrarySync {
    * when a newer change of the same item replaces them.
    */
   private async deliver(batch: QueuedChange[]): Promise<void> {
-    for (const queued of batch) queued.operations ??= await this.operationsFor(queued.change);
+    // Reads of LibreChat's MongoDB for different items are independent: run a bounded number at once.
+    const waiting = batch.filter((queued) => !queued.operations);
+    let next = 0;
+    const worker = async () => {
+      while (next < waiting.length) {
+        const queued = waiting[next++]!;
+        queued.operations = await this.operationsFor(queued.change);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, waiting.length) }, worker));
     await this.write(batch.flatMap((queued) => queued.operations!));
   }
 

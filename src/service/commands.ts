@@ -8,12 +8,14 @@ import { hasSupabaseRoles, installSupabaseCompat } from '../core/supabase-compat
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 import { createSyncService, type ServicePlugin, type SyncService } from './server.js';
 import { tenantSyncPlugin } from '../tenants/service.js';
+import { organizationAccessPlugin } from '../library/access-plugin.js';
 import { dashboardPlugin } from '../dashboard/plugin.js';
 
 /** Plugins that later capabilities register (tenant scheduler, dashboard, …); `serve` and `up` load them all. */
 export const servicePlugins: ServicePlugin[] = [];
 servicePlugins.push(tenantSyncPlugin());
 servicePlugins.push(dashboardPlugin);
+servicePlugins.push(organizationAccessPlugin());
 
 export function registerServiceCommands(program: Command): void {
   withDatabaseUrlOption(

@@ -23,7 +23,7 @@ export const tenantConfigSchema = z
     conflict_strategy: strategy.default('source_wins'),
     tables: z.record(z.string(), tableSettings).default({}),
     /** Rows per page (one transaction each). */
-    page_size: z.number().int().min(1).max(50_000).default(1000),
+    page_size: z.number().int().min(1).max(50_000).default(5000),
     /** A page is cut once it holds this many bytes (large chats). */
     page_bytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(8 * 1024 * 1024),
     /** Keys per range when comparing key sets (deletes, rows that never arrived). */

@@ -7,28 +7,43 @@ import type { WireValue } from './sources/types.js';
  * format. Used to load each page into a staging table: the fastest way Postgres takes rows in.
  */
 export async function copyRows(client: pg.ClientBase, copySql: string, rows: WireValue[][]): Promise<number> {
-  const payload = encodeCopyText(rows);
+  return copyLines(client, copySql, rows.map(encodeCopyLine));
+}
+
+/**
+ * COPY of rows already encoded as COPY text lines (see encodeCopyLine). `onSent` runs once the data is on its way,
+ * while the server is still loading it: the caller can prepare its next batch in the meantime.
+ */
+export async function copyLines(client: pg.ClientBase, copySql: string, lines: string[], onSent?: () => void): Promise<number> {
+  const payload = chunkLines(lines);
   return new Promise<number>((resolve, reject) => {
-    client.query(new CopyFromStdin(copySql, payload, (error, count) => (error ? reject(error) : resolve(count))) as never);
+    client.query(new CopyFromStdin(copySql, payload, (error, count) => (error ? reject(error) : resolve(count)), onSent) as never);
   });
 }
 
-/** Rows as COPY text: tab-separated, `\N` for null, backslash escapes for backslash, tab, newline and CR. */
-export function encodeCopyText(rows: WireValue[][]): Buffer[] {
+/** One row as a COPY text line (without the newline): tab-separated, `\N` for null, escapes for \, tab, LF, CR. */
+export function encodeCopyLine(row: WireValue[]): string {
+  let line = '';
+  for (let i = 0; i < row.length; i++) {
+    if (i > 0) line += '\t';
+    line += encodeField(row[i]!);
+  }
+  return line;
+}
+
+function chunkLines(lines: string[]): Buffer[] {
   const chunks: Buffer[] = [];
-  let lines: string[] = [];
+  let start = 0;
   let size = 0;
-  for (const row of rows) {
-    const line = row.map(encodeField).join('\t');
-    lines.push(line);
-    size += line.length;
+  for (let i = 0; i < lines.length; i++) {
+    size += lines[i]!.length + 1;
     if (size > 1 << 20) {
-      chunks.push(Buffer.from(`${lines.join('\n')}\n`, 'utf8'));
-      lines = [];
+      chunks.push(Buffer.from(`${lines.slice(start, i + 1).join('\n')}\n`, 'utf8'));
+      start = i + 1;
       size = 0;
     }
   }
-  if (lines.length > 0) chunks.push(Buffer.from(`${lines.join('\n')}\n`, 'utf8'));
+  if (start < lines.length) chunks.push(Buffer.from(`${lines.slice(start).join('\n')}\n`, 'utf8'));
   return chunks;
 }
 
@@ -41,10 +56,17 @@ function encodeField(value: WireValue): string {
 }
 
 interface PgConnection {
+  stream?: { writableLength?: number };
   query(text: string): void;
   sendCopyFromChunk(chunk: Buffer): void;
   endCopyFrom(): void;
   sendCopyFail(message: string): void;
+}
+
+/** Runs `work` once the socket has handed everything to the kernel (a blocked event loop would stall the rest). */
+function whenFlushed(stream: { writableLength?: number } | undefined, work: () => void, deadline = Date.now() + 2000): void {
+  if (!stream || !stream.writableLength || Date.now() > deadline) setImmediate(work);
+  else setImmediate(() => whenFlushed(stream, work, deadline));
 }
 
 class CopyFromStdin {
@@ -55,6 +77,7 @@ class CopyFromStdin {
     readonly text: string,
     private readonly chunks: Buffer[],
     private readonly onDone: (error: Error | null, count: number) => void,
+    private readonly onSent?: () => void,
   ) {}
 
   submit(connection: PgConnection): void {
@@ -64,6 +87,7 @@ class CopyFromStdin {
   handleCopyInResponse(connection: PgConnection): void {
     for (const chunk of this.chunks) connection.sendCopyFromChunk(chunk);
     connection.endCopyFrom();
+    if (this.onSent) whenFlushed(connection.stream, this.onSent);
   }
 
   handleCommandComplete(message: { text?: string }): void {

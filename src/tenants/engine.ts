@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { LcsError, describeError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { parseTenantConfig, type TenantConfig } from './config.js';
+import { encodeCopyLine } from './copy.js';
 import { keyHash, keyHashSum, sourceHash } from './hashes.js';
 import {
   addJobProgress,
@@ -41,6 +42,8 @@ import {
   SYNC_WRITER_SETTING,
   copyIntoTarget,
   targetIsEmpty,
+  targetRowStates,
+  summarizeTable,
 } from './target.js';
 
 /**
@@ -117,6 +120,28 @@ export interface SyncResult {
 }
 
 const STOPPED = Symbol('stopped');
+
+/** A page of source rows with each row's COPY line (key hash and source hash appended) and source hash. */
+interface PreparedPage {
+  rows: SourceRow[];
+  lines: string[];
+  hashes: string[];
+}
+
+const EMPTY_PAGE: PreparedPage = { rows: [], lines: [], hashes: [] };
+
+function preparePage(rows: SourceRow[]): PreparedPage {
+  const lines = new Array<string>(rows.length);
+  const hashes = new Array<string>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    if (row.error) continue;
+    const line = encodeCopyLine(row.values);
+    hashes[i] = sourceHash(line);
+    lines[i] = `${line}\t${keyHash(row.key)}\t${hashes[i]}`;
+  }
+  return { rows, lines, hashes };
+}
 
 /** How a pass writes its pages: full compare or not, and straight into the table (only inserts) or merged. */
 interface WriteMode {
@@ -237,7 +262,7 @@ class SyncRun {
     const status: SyncResult['status'] = fatal ? 'failed' : failedTables.length === 0 ? 'completed' : failedTables.length === results.length ? 'failed' : 'partial';
     const error = fatal ?? (failedTables.length ? failedTables.map((r) => `${r.table}: ${r.error ?? `${r.failed} row(s) failed`}`).join('; ') : null);
     if (!this.connectionBroken) {
-      await finishJob(this.client, this.jobId, { status, error, tables: Object.fromEntries(results.map((r) => [r.table, summarizeTable(r)])) });
+      await finishJob(this.client, this.jobId, { status, error, tables: Object.fromEntries(results.map((r) => [r.table, tableLedgerEntry(r)])) });
       await recordSyncOutcome(this.client, this.tenant.client_name, status);
     }
     return {
@@ -290,10 +315,12 @@ class SyncRun {
       const state: Checkpoint = checkpoint ?? emptyCheckpoint(table.name);
       const pass = await this.copyPass(source, plan, state, result, false);
       result.pass = pass.type;
+      // A first full pass into an empty table, from one consistent snapshot, left the table equal to it.
+      const fresh = pass.directThroughout && pass.completed && source.consistentSnapshot;
       // A pass resumed from an earlier run did not see what changed, meanwhile, behind its resume point: one more
       // pass (incremental from the resumed pass's start, or full without a cursor) brings the table up to date.
       if (pass.resumed && pass.completed) await this.copyPass(source, plan, state, result, true);
-      await this.reconcileKeys(source, plan, result);
+      if (!fresh) await this.reconcileKeys(source, plan, result);
       await dropStage(this.client, plan);
       const failuresAfter = await countFailedRows(this.client, name, table.name);
       if (failuresAfter > 0) {
@@ -328,7 +355,7 @@ class SyncRun {
     checkpoint: Checkpoint,
     result: TableResult,
     followUp: boolean,
-  ): Promise<{ type: 'full' | 'incremental'; resumed: boolean; completed: boolean }> {
+  ): Promise<{ type: 'full' | 'incremental'; resumed: boolean; completed: boolean; directThroughout: boolean }> {
     const name = this.tenant.client_name;
     const table = plan.source;
     const cursor = table.cursor;
@@ -366,16 +393,29 @@ class SyncRun {
 
     let blocked = false;
     let total = 0;
-    for (;;) {
+    const readPage = (after: KeyValues | null) =>
+      source.readRows(table, { afterKey: after, cursorFrom: filter, limit: this.config.page_size, maxBytes: this.config.page_bytes }).then(preparePage);
+    let page = await readPage(afterKey);
+    while (page.rows.length > 0) {
       if (this.options.signal?.aborted) throw STOPPED;
-      const rows = await source.readRows(table, { afterKey, cursorFrom: filter, limit: this.config.page_size, maxBytes: this.config.page_bytes });
-      if (rows.length === 0) break;
+      const rows = page.rows;
+      const current = page;
       result.rowsRead += rows.length;
+      const last = rows[rows.length - 1]!;
+      const more = !(rows.length < this.config.page_size && sumBytes(rows) < this.config.page_bytes);
+      // The next page is read (and encoded) while Postgres works on this one: see applyRows' `whilePostgresWorks`.
+      let next: Promise<PreparedPage> | null = null;
+      const prefetch = () => {
+        if (!more || next) return;
+        next = readPage(last.key);
+        // Awaited below; until then a failure must not count as an unhandled rejection.
+        next.catch(() => undefined);
+      };
       const firstBadIndex = await this.inTransaction(async () => {
-        const outcome = await this.applyRows(plan, rows, mode, result);
+        const outcome = await this.applyRows(plan, current, mode, result, prefetch);
         const firstBad = outcome.failedIndexes.length ? Math.min(...outcome.failedIndexes) : -1;
         // The checkpoint stops before the first failed row so that row is read again next run.
-        const lastGood = firstBad === -1 ? rows[rows.length - 1]! : firstBad > 0 ? rows[firstBad - 1]! : null;
+        const lastGood = firstBad === -1 ? last : firstBad > 0 ? rows[firstBad - 1]! : null;
         if (!blocked) {
           const fields: Partial<Checkpoint> = { pass_blocked: firstBad !== -1 };
           if (lastGood) fields.pass_last_key = lastGood.key;
@@ -387,8 +427,8 @@ class SyncRun {
       if (firstBadIndex !== -1) blocked = true;
       total += rows.length;
       this.emit({ type: 'page', table: table.name, rows: rows.length, written: result.inserted + result.updated, total });
-      afterKey = rows[rows.length - 1]!.key;
-      if (rows.length < this.config.page_size && sumBytes(rows) < this.config.page_bytes) break;
+      prefetch();
+      page = more ? await next! : EMPTY_PAGE;
     }
 
     if (!blocked) {
@@ -399,31 +439,46 @@ class SyncRun {
       await saveCheckpoint(this.client, name, table.name, fields);
       Object.assign(checkpoint, fields);
     }
-    return { type, resumed: resumable, completed: !blocked };
+    return { type, resumed: resumable, completed: !blocked, directThroughout: mode.direct };
   }
 
   /**
    * Writes rows through the staging table; returns indexes of rows that failed (recorded in failed_rows).
    * Must run inside a transaction. A page that Postgres rejects is retried row by row to isolate the bad rows.
    */
-  private async applyRows(plan: TablePlan, rows: SourceRow[], mode: WriteMode, result: TableResult): Promise<{ failedIndexes: number[] }> {
+  private async applyRows(
+    plan: TablePlan,
+    page: PreparedPage,
+    mode: WriteMode,
+    result: TableResult,
+    whilePostgresWorks?: () => void,
+  ): Promise<{ failedIndexes: number[] }> {
     const name = this.tenant.client_name;
+    const { rows, lines, hashes } = page;
     const failures: Array<{ index: number; error: string }> = [];
-    const good: number[] = [];
+    let good: number[] = [];
     rows.forEach((row, index) => (row.error ? failures.push({ index, error: row.error }) : good.push(index)));
-    const wire = (i: number) => {
-      const row = rows[i]!;
-      return [...row.values, String(keyHash(row.key)), sourceHash(row.values)];
-    };
+    const wire = (i: number) => lines[i]!;
+    // A full compare sends only rows that differ from what the target holds (most pages: none at all).
+    if (mode.full && !mode.direct && good.length > 0) {
+      const states = await targetRowStates(this.client, plan, rows[good[0]!]!.key, rows[good[good.length - 1]!]!.key);
+      good = good.filter((i) => {
+        const state = states.get(JSON.stringify(rows[i]!.key));
+        return !state || state.sourceHash !== hashes[i] || state.changedInTarget || state.deleted || state.detached;
+      });
+    }
+    if (good.length === 0) whilePostgresWorks?.();
 
     const delta: JobProgress = { rowsSynced: 0, rowsFailed: 0, rowsDeleted: 0, conflicts: 0, bytes: 0 };
     const applyBatch = async (indexes: number[]) => {
+      // Once the page's rows are on their way to Postgres, the caller's next page is prepared meanwhile.
+      const onSent = whilePostgresWorks;
       if (mode.direct) {
-        const inserted = await copyIntoTarget(this.client, plan, indexes.map(wire));
+        const inserted = await copyIntoTarget(this.client, plan, indexes.map(wire), onSent);
         return { conflicts: 0, merged: { inserted, updated: 0 } };
       }
       await this.client.query(`delete from ${plan.stage}`);
-      await stageRows(this.client, plan, indexes.map(wire));
+      await stageRows(this.client, plan, indexes.map(wire), onSent);
       const conflicts = await this.resolveConflicts(plan, mode.full);
       const merged = await mergeStage(this.client, plan, mode.full);
       return { conflicts, merged };
@@ -531,38 +586,67 @@ class SyncRun {
    */
   private async reconcileKeys(source: SyncSource, plan: TablePlan, result: TableResult): Promise<void> {
     const table = plan.source;
+    // Fast path: the source summarizes its keys itself; equal summaries mean there is nothing to repair.
+    if (source.summarizeKeys) {
+      // Postgres sums the target while the source sums its own keys.
+      const targetSummary = summarizeTable(this.client, plan);
+      targetSummary.catch(() => undefined);
+      const here = await source.summarizeKeys(table);
+      const there = await targetSummary;
+      if (here.count === there.count && here.low === there.low && here.high === there.high) return;
+    }
     // Without a shared key order, one range covers the whole table.
     const rangeSize = table.keyOrdered ? this.config.key_range_size : Number.MAX_SAFE_INTEGER;
     const batch = Math.min(rangeSize, 50_000);
+
+    // Pass 1: every source key, summarized per range (bounds, count, hash sum); only the summaries are kept.
+    const ranges: Array<KeyRange & { count: number; hashSum: bigint }> = [];
+    let total = 0;
+    let totalSum = 0n;
     let after: KeyValues | null = null;
     for (;;) {
       if (this.options.signal?.aborted) throw STOPPED;
-      const keys: KeyValues[] = [];
+      let count = 0;
+      let sum = 0n;
+      let last: KeyValues | null = after;
       let exhausted = false;
-      while (keys.length < rangeSize) {
-        const want = Math.min(batch, rangeSize - keys.length);
-        const next = await source.readKeys(table, { afterKey: keys.length ? keys[keys.length - 1]! : after, limit: want });
-        keys.push(...next);
-        if (next.length < want) {
+      while (count < rangeSize) {
+        const want = Math.min(batch, rangeSize - count);
+        const keys = await source.readKeys(table, { afterKey: last, limit: want });
+        for (const key of keys) sum += BigInt(keyHash(key));
+        count += keys.length;
+        if (keys.length) last = keys[keys.length - 1]!;
+        if (keys.length < want) {
           exhausted = true;
           break;
         }
       }
-      const range: KeyRange = { after, through: exhausted ? null : keys[keys.length - 1]! };
-      const target = await summarizeRange(this.client, plan, range);
-      const hashes = keys.map(keyHash);
-      if (target.count !== keys.length || target.hashSum !== keyHashSum(hashes)) {
-        await this.repairRange(source, plan, range, keys, hashes, result);
-      }
+      ranges.push({ after, through: exhausted ? null : last, count, hashSum: sum });
+      total += count;
+      totalSum += sum;
       if (exhausted) break;
-      after = keys[keys.length - 1]!;
+      after = last;
+    }
+
+    // Pass 2: the whole table at once; equal counts and sums mean equal key sets (the usual case).
+    const whole = await summarizeRange(this.client, plan, { after: null, through: null });
+    if (whole.count === total && whole.hashSum === totalSum.toString()) return;
+
+    // Pass 3: range by range; only ranges that differ have their keys compared one by one.
+    for (const range of ranges) {
+      if (this.options.signal?.aborted) throw STOPPED;
+      // In a transaction with the planner told to use the key index (see inTransaction).
+      const target = await this.inTransaction(() => summarizeRange(this.client, plan, range));
+      if (target.count === range.count && target.hashSum === range.hashSum.toString()) continue;
+      const keys = await source.readKeys(table, { afterKey: range.after, through: range.through, limit: Number.MAX_SAFE_INTEGER });
+      await this.repairRange(source, plan, range, keys, keys.map(keyHash), result);
     }
   }
 
   private async repairRange(source: SyncSource, plan: TablePlan, range: KeyRange, keys: KeyValues[], hashes: number[], result: TableResult): Promise<void> {
     const sourceKeys = new Map<string, number>();
     keys.forEach((key, index) => sourceKeys.set(JSON.stringify(key), hashes[index]!));
-    const targetKeys = await keysInRange(this.client, plan, range);
+    const targetKeys = await this.inTransaction(() => keysInRange(this.client, plan, range));
     const targetSet = new Map(targetKeys.map((t) => [JSON.stringify(t.key), t.hash]));
     const gone = targetKeys.filter((t) => !sourceKeys.has(JSON.stringify(t.key))).map((t) => t.key);
     const failedKeys = this.failedThisRun.get(plan.table);
@@ -618,7 +702,7 @@ class SyncRun {
       if (rows.length === 0) continue;
       result.rowsRead += rows.length;
       await this.inTransaction(async () => {
-        await this.applyRows(plan, rows, { full: false, direct: false }, result);
+        await this.applyRows(plan, preparePage(rows), { full: false, direct: false }, result);
         await this.fence();
       });
     }
@@ -752,7 +836,7 @@ function addTo(target: JobProgress, delta: JobProgress): void {
   target.bytes += delta.bytes;
 }
 
-function summarizeTable(result: TableResult): Record<string, unknown> {
+function tableLedgerEntry(result: TableResult): Record<string, unknown> {
   return {
     status: result.status,
     pass: result.pass,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { KeyValues, WireValue } from './sources/types.js';
+import type { KeyValues } from './sources/types.js';
 
 /**
  * A 52-bit hash of a row key. Each target row stores the hash of its key; sums of these hashes over a key range,
@@ -30,6 +30,14 @@ export function keyHash(key: KeyValues): number {
   return (a >>> 12) * 0x100000000 + (b >>> 0);
 }
 
+/**
+ * The key hash split into two overlapping 31-bit halves, so sums over millions of keys fit 64-bit integers on both
+ * sides (SQLite's sum() and Postgres' sum(bigint)): low = h mod 2^31, high = floor(h / 2^21).
+ */
+export function keyHashHalves(hash: number): [number, number] {
+  return [hash % 2 ** 31, Math.floor(hash / 2 ** 21)];
+}
+
 /** The sum of key hashes of a set of keys, as decimal text (what Postgres returns for sum(bigint)). */
 export function keyHashSum(hashes: Iterable<number>): string {
   let sum = 0n;
@@ -38,10 +46,10 @@ export function keyHashSum(hashes: Iterable<number>): string {
 }
 
 /**
- * Hash of a source row's values as written (uuid-shaped md5). Stored with the row, it tells a changed source row
- * from an unchanged one without reading the target row back.
+ * Hash of a source row as written: md5 of its COPY line (an unambiguous encoding of its values), uuid-shaped.
+ * Stored with the row, it tells a changed source row from an unchanged one without reading the target row back.
  */
-export function sourceHash(values: WireValue[]): string {
-  const hex = createHash('md5').update(JSON.stringify(values)).digest('hex');
+export function sourceHash(copyLine: string): string {
+  const hex = createHash('md5').update(copyLine).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import { LcsError } from '../core/errors.js';
 import { quoteIdent, validateIdentifier } from '../core/database.js';
-import { copyRows } from './copy.js';
-import type { KeyValues, SourceTable, TargetType, WireValue } from './sources/types.js';
+import { copyLines } from './copy.js';
+import type { KeyValues, SourceTable, TargetType } from './sources/types.js';
 
 /**
  * The Postgres side of a tenant: schema NAME, one table per source table with the source's table and column
@@ -283,17 +283,17 @@ function wireColumns(plan: TablePlan): string {
   return [...plan.source.columns.map((c) => quoteIdent(c.name)), quoteIdent(BOOKKEEPING_COLUMNS.keyHash), quoteIdent(BOOKKEEPING_COLUMNS.sourceHash)].join(', ');
 }
 
-/** Loads wire rows (values in `plan.source.columns` order, then key hash and source hash) into the staging table. */
-export async function stageRows(client: pg.ClientBase, plan: TablePlan, rows: WireValue[][]): Promise<number> {
-  return copyRows(client, `copy ${plan.stage} (${wireColumns(plan)}) from stdin`, rows);
+/** Loads COPY lines (values in `plan.source.columns` order, then key hash and source hash) into the staging table. */
+export async function stageRows(client: pg.ClientBase, plan: TablePlan, lines: string[], onSent?: () => void): Promise<number> {
+  return copyLines(client, `copy ${plan.stage} (${wireColumns(plan)}) from stdin`, lines, onSent);
 }
 
 /**
  * Loads wire rows straight into the target table: the fast path for rows known to be new (a first full pass into
  * an empty table). A key that exists after all makes the COPY fail (unique violation) and the caller falls back.
  */
-export async function copyIntoTarget(client: pg.ClientBase, plan: TablePlan, rows: WireValue[][]): Promise<number> {
-  return copyRows(client, `copy ${plan.qualified} (${wireColumns(plan)}) from stdin`, rows);
+export async function copyIntoTarget(client: pg.ClientBase, plan: TablePlan, lines: string[], onSent?: () => void): Promise<number> {
+  return copyLines(client, `copy ${plan.qualified} (${wireColumns(plan)}) from stdin`, lines, onSent);
 }
 
 /** True when the target table has no rows at all. */
@@ -459,6 +459,19 @@ export async function summarizeRange(client: pg.ClientBase, plan: TablePlan, ran
   return { count: Number(rows[0]?.n ?? 0), hashSum: rows[0]?.s ?? '0' };
 }
 
+/** Count and the two key-hash half sums (see keyHashHalves) of all synced rows of the table. */
+export async function summarizeTable(client: pg.ClientBase, plan: TablePlan): Promise<{ count: number; low: string; high: string }> {
+  const params: unknown[] = [];
+  const where = rangeWhere(plan, { after: null, through: null }, params);
+  const h = `t.${quoteIdent(BOOKKEEPING_COLUMNS.keyHash)}`;
+  const { rows } = await client.query<{ n: string; low: string; high: string }>(
+    `select count(*) as n, coalesce(sum(${h} % 2147483648), 0)::text as low, coalesce(sum(${h} / 2097152), 0)::text as high
+       from ${plan.qualified} t where ${where}`,
+    params,
+  );
+  return { count: Number(rows[0]?.n ?? 0), low: rows[0]?.low ?? '0', high: rows[0]?.high ?? '0' };
+}
+
 /** Keys (as text) and stored key hashes of the synced rows in a key range. */
 export async function keysInRange(client: pg.ClientBase, plan: TablePlan, range: KeyRange): Promise<Array<{ key: KeyValues; hash: number }>> {
   const params: unknown[] = [];
@@ -490,6 +503,36 @@ export async function inspectDeletes(client: pg.ClientBase, plan: TablePlan, key
     params,
   );
   return rows.map((r) => ({ key: r.key, changedInTarget: r.changed, targetRow: r.target_row }));
+}
+
+export interface TargetRowState {
+  sourceHash: string | null;
+  changedInTarget: boolean;
+  deleted: boolean;
+  /** The row does not count as synced (inserted in Supabase, or kept after the source deleted it). */
+  detached: boolean;
+}
+
+/** What the target holds for keys from `first` to `last` (inclusive), by key (JSON of the text values). */
+export async function targetRowStates(client: pg.ClientBase, plan: TablePlan, first: KeyValues, last: KeyValues): Promise<Map<string, TargetRowState>> {
+  const { sourceHash, targetChangedAt, deletedAt, keyHash } = BOOKKEEPING_COLUMNS;
+  const tuple = `(${plan.key.map((k) => `t.${quoteIdent(k.name)}`).join(', ')})`;
+  const params: unknown[] = [];
+  const bound = (key: KeyValues) =>
+    `(${plan.key
+      .map((k, index) => {
+        params.push(key[index]);
+        return `$${params.length}::${castType(k.type)}`;
+      })
+      .join(', ')})`;
+  const { rows } = await client.query<{ key: string[]; h: string | null; changed: boolean; deleted: boolean; detached: boolean }>(
+    `select array[${plan.key.map((k) => `t.${quoteIdent(k.name)}::text`).join(', ')}] as key, t.${quoteIdent(sourceHash)}::text as h,
+            t.${quoteIdent(targetChangedAt)} is not null as changed, t.${quoteIdent(deletedAt)} is not null as deleted,
+            t.${quoteIdent(keyHash)} is null as detached
+       from ${plan.qualified} t where ${tuple} >= ${bound(first)} and ${tuple} <= ${bound(last)}`,
+    params,
+  );
+  return new Map(rows.map((r) => [JSON.stringify(r.key), { sourceHash: r.h, changedInTarget: r.changed, deleted: r.deleted, detached: r.detached }]));
 }
 
 /** Removes rows the source no longer has, or marks them deleted (soft). Returns how many rows it touched. */

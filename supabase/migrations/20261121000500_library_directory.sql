@@ -72,7 +72,7 @@ begin
     from (
       select a.organization_id::text || '/' || a.librechat_agent_id as key, a.organization_id, a.librechat_agent_id, a.source_updated_at
       from public.agent_library a
-      where a.librechat_agent_id is not null and a.deleted_at is null
+      where a.librechat_agent_id is not null and a.deleted_at is null and not a.is_template
         and a.organization_id::text || '/' || a.librechat_agent_id > coalesce(lcs_library_index.after, '')
       order by 1
       limit greatest(1, least(page_size, 10000))
@@ -85,7 +85,7 @@ begin
     from (
       select p.organization_id::text || '/' || p.librechat_group_id as key, p.organization_id, p.librechat_group_id, p.source_updated_at
       from public.prompt_library p
-      where p.librechat_group_id is not null and p.deleted_at is null
+      where p.librechat_group_id is not null and p.deleted_at is null and not p.is_template
         and p.organization_id::text || '/' || p.librechat_group_id > coalesce(lcs_library_index.after, '')
       order by 1
       limit greatest(1, least(page_size, 10000))

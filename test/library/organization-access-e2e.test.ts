@@ -1,4 +1,5 @@
 import type { Express, NextFunction, Request, Response } from 'express';
+import { Types } from 'mongoose';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
@@ -174,7 +175,10 @@ describe.skipIf(!mongoUrl)(`organization access on the LibreChat double v0.8 (${
     expect((await chat(alice, policyItem.id)).status).toBe(200);
     expect((await openAgent(bob, policyItem.id)).status).toBe(403);
     expect((await openAgent(dave, policyItem.id)).status).toBe(403);
-    // Our grant does not count as Carol sharing it: the item's library scope stays what the policy made it.
+    // Our grant does not count as Carol sharing it (else an item could never leave the library); hers does.
+    expect((await lcs.internals.source.sharing('agent', new Types.ObjectId(policyItem._id), [])).groupIds).toEqual([]);
+    expect((await lcs.internals.source.sharing('agent', new Types.ObjectId(shared._id), [])).groupIds).toEqual([groupA]);
+    // So the item's library scope stays what the policy made it.
     lcs.internals.sync.notify({ kind: 'agent', agentId: policyItem.id });
     await lcs.flush();
     expect((await db.pool.query('select share_scope, deleted_at from public.agent_library where librechat_agent_id = $1', [policyItem.id])).rows[0]).toEqual({

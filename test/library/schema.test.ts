@@ -531,15 +531,19 @@ describe('migrations', () => {
     await orgStore.recordUsage([{ itemType: 'agent', librechatId: id, uses: 4 }]);
     const libraryFiles = readMigrations().filter((m) => m.version >= '20261121000100' && m.version <= '20261121000199');
     expect(libraryFiles.length).toBeGreaterThanOrEqual(10);
+    const countObjects = async () => ({
+      policies: (await pool.query(`select count(*)::int as n from pg_policies where tablename = 'agent_library'`)).rows[0].n,
+      triggers: (await pool.query(`select count(*)::int as n from pg_trigger where tgrelid = 'public.agent_library'::regclass and not tgisinternal`)).rows[0].n,
+      indexes: (await pool.query(`select count(*)::int as n from pg_indexes where tablename = 'agent_library'`)).rows[0].n,
+    });
+    const before = await countObjects();
     for (const migration of libraryFiles) {
       await pool.query(readFileSync(path.join(migrationsDir(), migration.file), 'utf8'));
     }
     const kept = await pool.query(`select name, usage_count from public.agent_library where librechat_agent_id = $1`, [id]);
     expect(kept.rows[0]).toEqual({ name: 'Kept', usage_count: '4' });
     // Re-running did not duplicate policies, triggers or indexes.
-    const policies = await pool.query(`select count(*)::int as n from pg_policies where tablename = 'agent_library'`);
-    expect(policies.rows[0].n).toBe(6);
-    const triggers = await pool.query(`select count(*)::int as n from pg_trigger where tgrelid = 'public.agent_library'::regclass and not tgisinternal`);
-    expect(triggers.rows[0].n).toBe(2);
+    expect(await countObjects()).toEqual(before);
+    expect(before.policies).toBeGreaterThanOrEqual(6);
   });
 });

@@ -135,6 +135,13 @@ describe('tenant sync engine on Open WebUI SQLite', () => {
     const result = await syncTenant({ pool: db.pool, tenant: 'imported' });
     expect(result.tables.find((t) => t.table === 'chat')?.pass).toBe('incremental');
     await expectEqual(f, 'imported');
+
+    // The hard case: an old-timestamp insert and a delete in the same run leave the row COUNTS equal.
+    f.db.prepare(`insert into chat (id, user_id, title, chat, created_at, updated_at, archived, meta) values ('imported-2', ?, 'old', '{}', 1000, 1000, 0, '{}')`).run(user);
+    f.db.prepare(`delete from chat where id = (select id from chat where id <> 'imported-2' order by updated_at desc limit 1)`).run();
+    const paired = await syncTenant({ pool: db.pool, tenant: 'imported' });
+    expect(paired.rowsDeleted).toBe(1);
+    await expectEqual(f, 'imported');
   });
 
   it('schema drift: a new source column is added and filled; an incompatible change stops only that table', async () => {

@@ -116,6 +116,7 @@ export async function openLibreChatMongo(uri: string, options: SourceOptions = {
 
 class MongoSource implements SyncSource {
   readonly type = 'librechat_mongo' as const;
+  readonly consistentSnapshot = false;
   private tables: SourceTable[] | null = null;
 
   constructor(
@@ -191,8 +192,13 @@ class MongoSource implements SyncSource {
   }
 
   async readKeys(table: SourceTable, options: ReadKeysOptions): Promise<KeyValues[]> {
-    const filter = options.afterKey ? { _id: { $gt: toObjectId(options.afterKey[0]!) } } : {};
-    const docs = await this.collection(table).find(filter, { projection: { _id: 1 } }).sort({ _id: 1 }).limit(options.limit).toArray();
+    const range: Document = {};
+    if (options.afterKey) range.$gt = toObjectId(options.afterKey[0]!);
+    if (options.through) range.$lte = toObjectId(options.through[0]!);
+    const filter = Object.keys(range).length ? { _id: range } : {};
+    let cursor = this.collection(table).find(filter, { projection: { _id: 1 } }).sort({ _id: 1 });
+    if (Number.isSafeInteger(options.limit) && options.limit < Number.MAX_SAFE_INTEGER) cursor = cursor.limit(options.limit);
+    const docs = await cursor.toArray();
     return docs.map((doc) => [idText(doc._id)]);
   }
 

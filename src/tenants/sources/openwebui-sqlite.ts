@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { LcsError, describeError } from '../../core/errors.js';
-import type { CursorUnit, KeyValues, ReadKeysOptions, ReadRowsOptions, SourceColumn, SourceOptions, SourceRow, SourceTable, SyncSource, TargetType } from './types.js';
+import { keyHash } from '../hashes.js';
+import type { CursorUnit, KeySummary, KeyValues, ReadKeysOptions, ReadRowsOptions, SourceColumn, SourceOptions, SourceRow, SourceTable, SyncSource, TargetType } from './types.js';
 import { ValueError, keyText, toWire, wireBytes } from './values.js';
 
 /**
@@ -57,7 +58,12 @@ interface ColumnInfo extends SourceColumn {
 interface TableInfo {
   table: SourceTable;
   columns: Map<string, ColumnInfo>;
+  /** An index whose first column is the cursor (Open WebUI's chat has updated_at_user_id_idx), if any. */
+  cursorIndex: string | null;
 }
+
+/** Up to this many changed rows, an incremental read walks the cursor index instead of scanning the table. */
+const CURSOR_INDEX_MAX_ROWS = 50_000;
 
 export interface OpenWebUiSqliteSource extends SyncSource {
   /** Whether the file is in WAL mode (one snapshot for the whole sync) or rollback-journal mode (per-page reads). */
@@ -95,6 +101,8 @@ class SqliteSource implements OpenWebUiSqliteSource {
   readonly type = 'openwebui_sqlite' as const;
   private infos: Map<string, TableInfo> | null = null;
   private readonly statements = new Map<string, Database.Statement>();
+  private readonly cursorIndexDecisions = new Map<string, boolean>();
+  private keyHashFunctions = false;
 
   constructor(
     private readonly db: Database.Database,
@@ -102,6 +110,10 @@ class SqliteSource implements OpenWebUiSqliteSource {
     private readonly snapshot: boolean,
     private readonly options: SourceOptions,
   ) {}
+
+  get consistentSnapshot(): boolean {
+    return this.snapshot;
+  }
 
   async listTables(): Promise<SourceTable[]> {
     return [...this.introspect().values()].map((info) => info.table);
@@ -122,13 +134,20 @@ class SqliteSource implements OpenWebUiSqliteSource {
       where.push(`(${table.key.map(q).join(', ')}) > (${table.key.map(() => '?').join(', ')})`);
       params.push(...this.bindKey(info, table, options.afterKey));
     }
+    let from = q(table.name);
     if (options.cursorFrom !== null && table.cursor) {
       const cursor = q(table.cursor.column);
-      where.push(`(${cursor} >= ? or ${cursor} is null)`);
+      if (this.useCursorIndex(info, options.cursorFrom)) {
+        // Few rows changed: find them through the cursor index and sort just those by key.
+        from = `${from} indexed by ${q(info.cursorIndex!)}`;
+        where.push(`${cursor} >= ?`);
+      } else {
+        where.push(`(${cursor} >= ? or ${cursor} is null)`);
+      }
       params.push(this.bindValue(info, table.cursor.column, options.cursorFrom));
     }
     const sql =
-      `select ${this.selectList(table)} from ${q(table.name)}` +
+      `select ${this.selectList(table)} from ${from}` +
       (where.length ? ` where ${where.join(' and ')}` : '') +
       ` order by ${table.key.map(q).join(', ')} limit ?`;
     params.push(options.limit);
@@ -147,15 +166,39 @@ class SqliteSource implements OpenWebUiSqliteSource {
   async readKeys(table: SourceTable, options: ReadKeysOptions): Promise<KeyValues[]> {
     const info = this.info(table.name);
     const params: unknown[] = [];
-    let where = '';
+    const conditions: string[] = [];
+    const tuple = `(${table.key.map(q).join(', ')})`;
+    const placeholders = `(${table.key.map(() => '?').join(', ')})`;
     if (options.afterKey) {
-      where = ` where (${table.key.map(q).join(', ')}) > (${table.key.map(() => '?').join(', ')})`;
+      conditions.push(`${tuple} > ${placeholders}`);
       params.push(...this.bindKey(info, table, options.afterKey));
     }
+    if (options.through) {
+      conditions.push(`${tuple} <= ${placeholders}`);
+      params.push(...this.bindKey(info, table, options.through));
+    }
+    const where = conditions.length ? ` where ${conditions.join(' and ')}` : '';
     const sql = `select ${table.key.map(q).join(', ')} from ${q(table.name)}${where} order by ${table.key.map(q).join(', ')} limit ?`;
-    params.push(options.limit);
+    params.push(Math.min(options.limit, Number.MAX_SAFE_INTEGER));
     const raws = this.statement(sql).raw(true).all(...params) as unknown[][];
     return raws.map((raw) => raw.map((value) => keyText(value) ?? ''));
+  }
+
+  /** Count and key-hash sums computed by SQLite itself (a registered function per key), without moving keys. */
+  async summarizeKeys(table: SourceTable): Promise<KeySummary> {
+    if (!this.keyHashFunctions) {
+      // The same key text the rows carry (keyText), hashed the same way as the engine hashes keys.
+      const text = (value: unknown) => keyText(value) ?? '';
+      this.db.function('lcs_key_hash', { deterministic: true, varargs: true, safeIntegers: true }, (...key: unknown[]) => keyHash(key.map(text)));
+      this.keyHashFunctions = true;
+    }
+    const columns = table.key.map(q).join(', ');
+    // Materialized so the hash function runs once per key, not once per sum.
+    const row = this.statement(
+      `with k as materialized (select lcs_key_hash(${columns}) as h from ${q(table.name)})
+       select count(*) as n, coalesce(sum(h % 2147483648), 0) as low, coalesce(sum(h / 2097152), 0) as high from k`,
+    ).get() as { n: bigint; low: bigint; high: bigint };
+    return { count: Number(row.n), low: String(row.low), high: String(row.high) };
   }
 
   async readRowsByKeys(table: SourceTable, keys: KeyValues[]): Promise<SourceRow[]> {
@@ -241,6 +284,7 @@ class SqliteSource implements OpenWebUiSqliteSource {
       });
 
     const cursor = this.findCursor(name, columns);
+    const cursorIndex = cursor ? this.findIndexStartingWith(name, cursor.column) : null;
     const table: SourceTable = {
       name,
       columns: [...columns.values()].map(({ name: n, type, declared }) => ({ name: n, type, declared })),
@@ -251,7 +295,40 @@ class SqliteSource implements OpenWebUiSqliteSource {
       ...(problem ? { problem } : {}),
       ...(skipReason ? { skipReason } : {}),
     };
-    return { table, columns };
+    return { table, columns, cursorIndex };
+  }
+
+  private findIndexStartingWith(table: string, column: string): string | null {
+    const indexes = this.db.prepare(`select * from pragma_index_list(?)`).all(table) as Array<{ name: string; partial: bigint }>;
+    for (const index of indexes) {
+      if (Number(index.partial) !== 0) continue;
+      const first = this.indexColumns(index.name)[0];
+      if (first === column && this.indexIsBinary(index.name)) return index.name;
+    }
+    return null;
+  }
+
+  /**
+   * Whether rows with cursor >= `from` are best found through the cursor index: only when the index exists, few
+   * rows changed, and no row lacks a cursor value (NULLs would need a scan anyway). Decided once per pass.
+   */
+  private useCursorIndex(info: TableInfo, from: string): boolean {
+    if (!info.cursorIndex || !info.table.cursor) return false;
+    const cacheKey = `${info.table.name}\u0000${from}`;
+    const cached = this.cursorIndexDecisions.get(cacheKey);
+    if (cached !== undefined) return cached;
+    const c = q(info.table.cursor.column);
+    const index = q(info.cursorIndex);
+    const nulls = this.statement(`select count(*) as n from ${q(info.table.name)} indexed by ${index} where ${c} is null`).get() as { n: bigint };
+    let decision = false;
+    if (nulls.n === 0n) {
+      const changed = this.statement(
+        `select count(*) as n from (select 1 from ${q(info.table.name)} indexed by ${index} where ${c} >= ? limit ${CURSOR_INDEX_MAX_ROWS + 1})`,
+      ).get(this.bindValue(info, info.table.cursor.column, from)) as { n: bigint };
+      decision = Number(changed.n) <= CURSOR_INDEX_MAX_ROWS;
+    }
+    this.cursorIndexDecisions.set(cacheKey, decision);
+    return decision;
   }
 
   private mapColumn(table: string, column: string, declaredType: string, sampleJson: (column: string) => boolean | null): ColumnInfo {
@@ -337,8 +414,9 @@ class SqliteSource implements OpenWebUiSqliteSource {
 
   /** Seconds or finer, told by magnitude (a date in 1973–2286 in each unit); the known table list when empty. */
   private epochUnit(table: string, column: string): CursorUnit {
-    const row = this.db.prepare(`select max(${q(column)}) as m from ${q(table)} where typeof(${q(column)}) = 'integer'`).get() as { m: bigint | null };
-    const max = row.m === null ? null : BigInt(row.m);
+    // Plain max() can use an index on the column; a non-integer maximum simply tells nothing.
+    const row = this.db.prepare(`select max(${q(column)}) as m from ${q(table)}`).get() as { m: unknown };
+    const max = typeof row.m === 'bigint' ? row.m : null;
     if (max === null || max <= 0n) return NANOSECOND_TABLES.has(table) ? 'nanoseconds' : 'seconds';
     if (max >= 10n ** 17n) return 'nanoseconds';
     if (max >= 10n ** 14n) return 'microseconds';

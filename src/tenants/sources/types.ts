@@ -70,11 +70,21 @@ export interface ReadRowsOptions {
 
 export interface ReadKeysOptions {
   afterKey: KeyValues | null;
+  /** Stop at this key (inclusive); absent or null for no upper bound. */
+  through?: KeyValues | null;
   limit: number;
+}
+
+export interface KeySummary {
+  count: number;
+  low: string;
+  high: string;
 }
 
 export interface SyncSource {
   readonly type: 'openwebui_sqlite' | 'librechat_mongo';
+  /** True when every read of this source object sees one consistent state (a snapshot held for the whole sync). */
+  readonly consistentSnapshot: boolean;
   /** Tables to sync. The column types of a table may be overridden before reading (see `withColumnTypes`). */
   listTables(): Promise<SourceTable[]>;
   /** Largest cursor value of a table right now (null when empty or no cursor). */
@@ -83,6 +93,11 @@ export interface SyncSource {
   readRows(table: SourceTable, options: ReadRowsOptions): Promise<SourceRow[]>;
   /** Keys only, in key order. */
   readKeys(table: SourceTable, options: ReadKeysOptions): Promise<KeyValues[]>;
+  /**
+   * Optional fast path: the number of keys of a table and two sums of their key hashes (see hashes.ts,
+   * `keyHashHalves`), computed inside the source without moving the keys.
+   */
+  summarizeKeys?(table: SourceTable): Promise<KeySummary>;
   /** The rows with these keys (missing keys are simply absent from the result). */
   readRowsByKeys(table: SourceTable, keys: KeyValues[]): Promise<SourceRow[]>;
   close(): Promise<void>;

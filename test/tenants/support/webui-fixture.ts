@@ -24,7 +24,13 @@ CREATE TABLE chat (
   created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, share_id TEXT, archived BOOLEAN NOT NULL DEFAULT 0,
   pinned BOOLEAN DEFAULT 0, meta JSON DEFAULT '{}' NOT NULL, folder_id TEXT,
   PRIMARY KEY (id), UNIQUE (share_id));
+CREATE INDEX folder_id_idx ON chat (folder_id);
+CREATE INDEX user_id_pinned_idx ON chat (user_id, pinned);
+CREATE INDEX user_id_archived_idx ON chat (user_id, archived);
+CREATE INDEX updated_at_user_id_idx ON chat (updated_at, user_id);
+CREATE INDEX folder_id_user_id_idx ON chat (folder_id, user_id);
 CREATE TABLE tag (id VARCHAR(255) NOT NULL, name VARCHAR(255) NOT NULL, user_id VARCHAR(255) NOT NULL, meta JSON, CONSTRAINT pk_id_user_id PRIMARY KEY (id, user_id));
+CREATE INDEX user_id_idx ON tag (user_id);
 CREATE TABLE folder (
   id TEXT NOT NULL, parent_id TEXT, user_id TEXT NOT NULL, name TEXT NOT NULL, items JSON, meta JSON, data JSON,
   is_expanded BOOLEAN NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, PRIMARY KEY (id, user_id));
