@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { openOpenWebUiSqlite } from '../../src/tenants/sources/openwebui-sqlite.js';
 import type { SourceTable } from '../../src/tenants/sources/types.js';
+import { keyHash, keyHashHalves } from '../../src/tenants/hashes.js';
 import { WebUiDb } from './support/webui-fixture.js';
 
 const fixtures: WebUiDb[] = [];
@@ -89,6 +90,26 @@ describe('Open WebUI SQLite source', () => {
       expect(afterFirst).toEqual(keys.slice(1));
       const byKeys = await source.readRowsByKeys(tag, [keys[1]!, keys[0]!, ['missing', 'x']]);
       expect(byKeys.map((r) => r.key).sort()).toEqual([keys[0], keys[1]].sort());
+    } finally {
+      await source.close();
+    }
+  });
+
+  it('summarizes keys inside SQLite exactly as the engine hashes them (composite keys too)', async () => {
+    const f = seeded();
+    const source = openOpenWebUiSqlite(f.file);
+    try {
+      for (const table of (await source.listTables()).filter((t) => ['tag', 'chat', 'config'].includes(t.name))) {
+        const keys = await source.readKeys(table, { afterKey: null, limit: 10_000 });
+        let low = 0n;
+        let high = 0n;
+        for (const key of keys) {
+          const [l, h] = keyHashHalves(keyHash(key));
+          low += BigInt(l);
+          high += BigInt(h);
+        }
+        expect(await source.summarizeKeys(table), table.name).toEqual({ count: keys.length, low: low.toString(), high: high.toString() });
+      }
     } finally {
       await source.close();
     }

@@ -60,6 +60,19 @@ describe.skipIf(!mongoUrl)(`mongo provisioner on a real Mongo-wire server with L
     expect(await User.countDocuments({ email: 'race@example.com' })).toBe(1);
   });
 
+  it('two provisioners (two connections) racing on one email: the unique index makes the loser adopt the winner', async () => {
+    const other = new MongoProvisioner({ uri: url });
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 16 }, (_, i) => (i % 2 ? other : provisioner).provision(request('cross@example.com', { tenantId: 'org_race', password: i % 4 < 2 ? null : 'Secret-password-123' }))),
+      );
+      expect(new Set(results.map((r) => r.librechatUserId)).size).toBe(1);
+      expect(await User.countDocuments({ email: 'cross@example.com' })).toBe(1);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('SSO users (no password) are written in bulk, adopt existing ones, and carry the tenant', async () => {
     const pre = await User.create({ email: 'sso-3@example.com', name: 'Pre', username: 'pre', provider: 'openid', emailVerified: true });
     const emails = Array.from({ length: 300 }, (_, i) => `sso-${i}@example.com`);

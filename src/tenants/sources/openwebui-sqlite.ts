@@ -189,7 +189,7 @@ class SqliteSource implements OpenWebUiSqliteSource {
     if (!this.keyHashFunctions) {
       // The same key text the rows carry (keyText), hashed the same way as the engine hashes keys.
       const text = (value: unknown) => keyText(value) ?? '';
-      this.db.function('lcs_key_hash', { deterministic: true, varargs: true, safeIntegers: true }, (...key: unknown[]) => keyHash(key.map(text)));
+      this.db.function('lcs_key_hash', { deterministic: true, varargs: true, safeIntegers: true }, (...key: unknown[]) => BigInt(keyHash(key.map(text))));
       this.keyHashFunctions = true;
     }
     const columns = table.key.map(q).join(', ');

@@ -1,4 +1,4 @@
-import { MongoBulkWriteError, MongoClient, MongoServerError, type Collection, type Document, type Filter, type ObjectId } from 'mongodb';
+import { MongoBulkWriteError, MongoClient, MongoServerError, ObjectId, type Collection, type Document, type Filter } from 'mongodb';
 import { LcsError, describeError } from '../../core/errors.js';
 import { PasswordHasher } from '../password-hasher.js';
 import { ProvisionError, type ProvisionRequest, type ProvisionResult, type Provisioner } from './types.js';
@@ -6,11 +6,15 @@ import { ProvisionError, type ProvisionRequest, type ProvisionResult, type Provi
 /**
  * Writes LibreChat users straight into LibreChat's MongoDB, the way LibreChat's own create-user script ends up
  * storing them: lower-cased email, provider 'local', role 'USER', emailVerified true, a bcryptjs cost-10 hash.
- * An existing user with the same email (and tenant) is adopted, never duplicated: every write is an upsert keyed
- * on email + tenant, backed by LibreChat's unique {email, tenantId} index (created here when missing).
  *
- * Kept to operations FerretDB and every MongoDB version support: findOneAndUpdate with upsert, bulkWrite of
- * updateOne upserts, find, listIndexes/createIndex. No transactions, no aggregation.
+ * An existing user with the same email (and tenant) is adopted, never duplicated. LibreChat's unique
+ * {email, tenantId} index (created here when missing) is what makes that race-proof: a user is looked up by email
+ * and inserted only when absent, and an insert that loses a race (duplicate key) adopts the winner. Lookup + insert
+ * rather than an upsert because Mongo-wire servers such as FerretDB run upserts 10–100× slower than inserts, and
+ * LibreChat supports FerretDB. Writes to one email are also serialized inside this process.
+ *
+ * Only operations every MongoDB version and FerretDB support: find, insertOne/insertMany, updateOne by _id,
+ * listIndexes/createIndex. No transactions, no aggregation.
  */
 
 export interface MongoProvisionerOptions {
@@ -19,7 +23,7 @@ export interface MongoProvisionerOptions {
   ssoProvider?: string;
   /** Milliseconds to find a server before an operation fails (LibreChat unreachable). */
   serverSelectionTimeoutMS?: number;
-  /** Most SSO users written in one bulkWrite. */
+  /** Most SSO users written in one insertMany. */
   maxBatch?: number;
   hasher?: PasswordHasher;
 }
@@ -41,9 +45,9 @@ export class MongoProvisioner implements Provisioner {
   private readonly ownsHasher: boolean;
   private indexReady: Promise<void> | undefined;
   private pending: PendingSso[] = [];
-  /** Writes in flight per email+tenant: this process never races itself, whatever the server's index enforces. */
-  private readonly inFlight = new Map<string, Promise<unknown>>();
   private flushScheduled = false;
+  /** Writes in flight per email+tenant: this process never races itself. */
+  private readonly inFlight = new Map<string, Promise<unknown>>();
 
   constructor(options: MongoProvisionerOptions) {
     this.client = new MongoClient(options.uri, {
@@ -77,11 +81,14 @@ export class MongoProvisioner implements Provisioner {
   /** LibreChat's own unique index on {email, tenantId}; with it, a race between two writers can never duplicate. */
   ensureUniqueIndex(): Promise<void> {
     return (this.indexReady ??= (async () => {
-      const indexes = await this.users.listIndexes().toArray().catch((error: unknown) => {
-        // A collection that does not exist yet has no indexes.
-        if (error instanceof MongoServerError && error.code === 26) return [] as Document[];
-        throw error;
-      });
+      const indexes = await this.users
+        .listIndexes()
+        .toArray()
+        .catch((error: unknown) => {
+          // A collection that does not exist yet has no indexes.
+          if (error instanceof MongoServerError && error.code === 26) return [] as Document[];
+          throw error;
+        });
       const hasUniqueEmail = indexes.some((index) => index.unique === true && Object.keys(index.key ?? {})[0] === 'email');
       if (hasUniqueEmail) return;
       try {
@@ -107,7 +114,7 @@ export class MongoProvisioner implements Provisioner {
     if (request.password === null) return this.enqueueSso(request);
     this.hasher ??= new PasswordHasher();
     const hash = await this.hasher.hash(request.password);
-    return this.upsertOne(request, hash);
+    return this.writeOne(request, hash);
   }
 
   private filterFor(request: ProvisionRequest): Filter<Document> {
@@ -115,52 +122,58 @@ export class MongoProvisioner implements Provisioner {
     return { email: request.email, tenantId: request.tenantId ?? { $exists: false } };
   }
 
-  private update(request: ProvisionRequest, hash: string | null): Document {
+  /** A new LibreChat user document, as LibreChat's registration stores one. */
+  private newUser(request: ProvisionRequest, hash: string | null): Document {
     const now = new Date();
-    const onInsert: Document = {
+    const doc: Document = {
+      _id: new ObjectId(),
       name: request.name,
       username: request.username,
+      email: request.email,
+      emailVerified: true,
       provider: hash === null ? this.ssoProvider : 'local',
       role: 'USER',
       avatar: null,
       twoFactorEnabled: false,
       termsAccepted: false,
       createdAt: now,
+      updatedAt: now,
     };
-    if (request.tenantId) onInsert.tenantId = request.tenantId;
-    const set: Document = { emailVerified: true, updatedAt: now };
-    // The stored password must log in, also for an adopted user; SSO users keep whatever they had.
-    if (hash !== null) set.password = hash;
-    return { $set: set, $setOnInsert: onInsert };
+    if (hash !== null) doc.password = hash;
+    if (request.tenantId) doc.tenantId = request.tenantId;
+    return doc;
   }
 
-  private upsertOne(request: ProvisionRequest, hash: string | null): Promise<ProvisionResult> {
-    // FerretDB's SQLite backend does not enforce uniqueness for documents without tenantId (NULLs differ in
-    // SQLite), so writes to one email are also serialized here; on MongoDB the unique index covers other processes.
+  /** The stored password must log in, also for an adopted user; SSO adoptions leave the user untouched. */
+  private async adopt(id: ObjectId, hash: string | null): Promise<ProvisionResult> {
+    if (hash !== null) await this.users.updateOne({ _id: id }, { $set: { password: hash, emailVerified: true, updatedAt: new Date() } });
+    return { librechatUserId: id.toString(), adopted: true };
+  }
+
+  private writeOne(request: ProvisionRequest, hash: string | null): Promise<ProvisionResult> {
     const key = emailKey(request);
     const previous = this.inFlight.get(key) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => this.upsertOnce(request, hash));
+    const next = previous.catch(() => undefined).then(() => this.writeOnce(request, hash));
     this.inFlight.set(key, next);
-    void next.finally(() => {
-      if (this.inFlight.get(key) === next) this.inFlight.delete(key);
-    }).catch(() => undefined);
+    void next
+      .finally(() => {
+        if (this.inFlight.get(key) === next) this.inFlight.delete(key);
+      })
+      .catch(() => undefined);
     return next;
   }
 
-  private async upsertOnce(request: ProvisionRequest, hash: string | null, attempt = 0): Promise<ProvisionResult> {
+  private async writeOnce(request: ProvisionRequest, hash: string | null, attempt = 0): Promise<ProvisionResult> {
     try {
-      const result = await this.users.findOneAndUpdate(this.filterFor(request), this.update(request, hash), {
-        upsert: true,
-        returnDocument: 'after',
-        includeResultMetadata: true,
-      });
-      const id = result.value?._id as ObjectId | undefined;
-      if (!id) throw new ProvisionError('MongoDB returned no user after the upsert', true);
-      return { librechatUserId: id.toString(), adopted: result.lastErrorObject?.updatedExisting === true };
+      const existing = await this.users.findOne(this.filterFor(request), { projection: { _id: 1 } });
+      if (existing) return await this.adopt(existing._id as ObjectId, hash);
+      const doc = this.newUser(request, hash);
+      await this.users.insertOne(doc);
+      return { librechatUserId: (doc._id as ObjectId).toString(), adopted: false };
     } catch (error) {
       if (isDuplicateKey(error)) {
-        // Two writers raced on the same new email: the other one won, so the retry adopts its user.
-        if (attempt === 0) return this.upsertOnce(request, hash, 1);
+        // Another writer inserted this email between our lookup and insert: the retry adopts its user.
+        if (attempt === 0) return this.writeOnce(request, hash, 1);
         return this.adoptLegacyDocument(request, hash);
       }
       throw asProvisionError(error);
@@ -169,19 +182,20 @@ export class MongoProvisioner implements Provisioner {
 
   /** A user stored with `tenantId: null` (or, on LibreChat 0.8.0's global email index, in another tenant). */
   private async adoptLegacyDocument(request: ProvisionRequest, hash: string | null): Promise<ProvisionResult> {
-    const existing = await this.users.findOne(
-      request.tenantId ? { email: request.email, tenantId: request.tenantId } : { email: request.email, tenantId: null },
-      { projection: { _id: 1 } },
-    ) ?? (await this.users.findOne({ email: request.email }, { projection: { _id: 1 } }));
-    if (!existing) throw new ProvisionError(`MongoDB reported a duplicate email for ${request.email} but no such user was found`, true);
-    const update = this.update(request, hash);
-    await this.users.updateOne({ _id: existing._id }, { $set: update.$set as Document });
-    return { librechatUserId: existing._id.toString(), adopted: true };
+    try {
+      const existing =
+        (await this.users.findOne(request.tenantId ? { email: request.email, tenantId: request.tenantId } : { email: request.email, tenantId: null }, { projection: { _id: 1 } })) ??
+        (await this.users.findOne({ email: request.email }, { projection: { _id: 1 } }));
+      if (!existing) throw new ProvisionError(`MongoDB reported a duplicate email for ${request.email} but no such user was found`, true);
+      return await this.adopt(existing._id as ObjectId, hash);
+    } catch (error) {
+      throw asProvisionError(error);
+    }
   }
 
   // ------------------------------------------------------------------------------------------- SSO micro-batches
 
-  /** Concurrent SSO provisions are coalesced into one bulkWrite (workflows stay per user, the writes do not). */
+  /** Concurrent SSO provisions are coalesced: one lookup and one insertMany per batch (workflows stay per user). */
   private enqueueSso(request: ProvisionRequest): Promise<ProvisionResult> {
     return new Promise((resolve, reject) => {
       this.pending.push({ request, resolve, reject });
@@ -201,64 +215,71 @@ export class MongoProvisioner implements Provisioner {
       setTimeout(() => void this.flush(), 0);
     }
     if (batch.length === 0) return;
-    // One email per bulk: two requests for the same email go through the single-user path.
+    const alone = (item: PendingSso) => this.writeOne(item.request, null).then(item.resolve, item.reject);
+
+    // One request per email in a batch, and none that a single write is handling: the others go one by one.
     const seen = new Set<string>();
     const bulk: PendingSso[] = [];
     for (const item of batch) {
       const key = emailKey(item.request);
-      if (seen.has(key) || this.inFlight.has(key)) this.upsertOne(item.request, null).then(item.resolve, item.reject);
+      if (seen.has(key) || this.inFlight.has(key)) alone(item);
       else {
         seen.add(key);
         bulk.push(item);
       }
     }
-    // Inserted ids as a set: some Mongo-wire servers (FerretDB) number `upserted` entries wrongly, so the
-    // position of an upsert in the bulk is never trusted; every id is read back by email instead.
-    const inserted = new Set<string>();
+    if (bulk.length === 0) return;
+
+    let existing: Map<string, string>;
+    try {
+      const found = await this.users
+        .find({ email: { $in: bulk.map((item) => item.request.email) } }, { projection: { _id: 1, email: 1, tenantId: 1 } })
+        .toArray();
+      existing = new Map(found.map((doc) => [emailKey({ email: doc.email as string, tenantId: (doc.tenantId as string | null) ?? null }), doc._id.toString()]));
+    } catch (error) {
+      for (const item of bulk) item.reject(asProvisionError(error));
+      return;
+    }
+
+    const toInsert: Array<{ item: PendingSso; doc: Document }> = [];
+    for (const item of bulk) {
+      const id = existing.get(emailKey(item.request));
+      if (id) item.resolve({ librechatUserId: id, adopted: true });
+      else toInsert.push({ item, doc: this.newUser(item.request, null) });
+    }
+    if (toInsert.length === 0) return;
+
     const failed = new Set<number>();
     try {
-      const result = await this.users.bulkWrite(
-        bulk.map((item) => ({ updateOne: { filter: this.filterFor(item.request), update: this.update(item.request, null), upsert: true } })),
+      await this.users.insertMany(
+        toInsert.map((entry) => entry.doc),
         { ordered: false },
       );
-      for (const id of Object.values(result.upsertedIds)) inserted.add(String(id));
     } catch (error) {
       if (!(error instanceof MongoBulkWriteError)) {
-        for (const item of bulk) item.reject(asProvisionError(error));
+        for (const entry of toInsert) entry.item.reject(asProvisionError(error));
         return;
       }
-      for (const id of Object.values(error.result.upsertedIds)) inserted.add(String(id));
       // Typically a duplicate key from a concurrent writer: those few go through the single-user path.
       const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
       for (const writeError of writeErrors) failed.add(writeError.index);
     }
-
-    const written = bulk.filter((_, index) => !failed.has(index));
-    const ids = new Map<string, string>();
-    try {
-      const found = await this.users
-        .find({ email: { $in: written.map((item) => item.request.email) } }, { projection: { _id: 1, email: 1, tenantId: 1 } })
-        .toArray();
-      for (const doc of found) ids.set(emailKey({ email: doc.email, tenantId: doc.tenantId ?? null } as ProvisionRequest), doc._id.toString());
-    } catch (error) {
-      for (const item of written) item.reject(asProvisionError(error));
-      return;
-    }
-    bulk.forEach((item, index) => {
-      const id = failed.has(index) ? undefined : ids.get(emailKey(item.request));
-      if (id) item.resolve({ librechatUserId: id, adopted: !inserted.has(id) });
-      else this.upsertOne(item.request, null).then(item.resolve, item.reject);
+    toInsert.forEach((entry, index) => {
+      // _id is chosen here, so an inserted user's id is known without reading it back.
+      if (failed.has(index)) alone(entry.item);
+      else entry.item.resolve({ librechatUserId: (entry.doc._id as ObjectId).toString(), adopted: false });
     });
   }
 
   async close(): Promise<void> {
     if (this.pending.length > 0) await this.flush();
+    await Promise.allSettled([...this.inFlight.values()]);
     if (this.ownsHasher) await this.hasher?.close();
     await this.client.close();
   }
 }
 
-function emailKey(request: ProvisionRequest): string {
+function emailKey(request: Pick<ProvisionRequest, 'email' | 'tenantId'>): string {
   return `${request.email}\u0000${request.tenantId ?? ''}`;
 }
 
@@ -270,6 +291,8 @@ function isDuplicateKey(error: unknown): boolean {
 function asProvisionError(error: unknown): ProvisionError {
   if (error instanceof ProvisionError) return error;
   const name = (error as { name?: string }).name ?? '';
-  const retryable = /MongoServerSelectionError|MongoNetwork|MongoNotConnected|MongoTopologyClosed/.test(name) || error instanceof LcsError === false && /ECONNREFUSED|ETIMEDOUT|ECONNRESET/.test(String((error as Error).message));
+  const retryable =
+    /MongoServerSelectionError|MongoNetwork|MongoNotConnected|MongoTopologyClosed/.test(name) ||
+    /ECONNREFUSED|ETIMEDOUT|ECONNRESET/.test(describeError(error));
   return new ProvisionError(`LibreChat MongoDB: ${describeError(error)}`, retryable);
 }
