@@ -118,7 +118,7 @@ async function main(): Promise<void> {
     runtime = await launchUsersRuntime({ databaseUrl, pool, provisioner: sso, logger: silentLogger, executorId: 'bench', concurrency: 200 });
     candidates = (await selectCandidates(pool, { source: 'auth.users', noPassword: true })).filter((link) => link.email.startsWith('sso-'));
     started = performance.now();
-    summary = await runSync(pool, runtime, candidates, { batchSize: 500, noPassword: true, pollIntervalMs: 50 });
+    summary = await runSync(pool, runtime, candidates, { batchSize: 500, noPassword: true, batchWorkflows: true, pollIntervalMs: 50 });
     const noPassword = record('users sync --no-password (mongo)', summary.succeeded, started, `${summary.failed} failed`);
     await runtime.shutdown();
     await sso.close();

@@ -1,13 +1,13 @@
 import { Command } from 'commander';
-import { createRequire } from 'node:module';
 import { registerServiceCommands } from './service/commands.js';
 import { registerPlannedGroups } from './cli-planned.js';
 import { registerUsersCommands } from './users/commands.js';
 import { registerOpsCommands } from './ops/commands.js';
 import { registerLibraryCommands } from './library/commands.js';
 import { registerTenantCommands } from './tenants/commands.js';
+import { packageVersion } from './core/paths.js';
 
-const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+const version = packageVersion();
 
 /** The `librechat-supabase` command line: one program, each capability registers its own commands. */
 export function buildProgram(): Command {

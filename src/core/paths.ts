@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,4 +15,10 @@ export function packageRoot(): string {
 
 export function migrationsDir(): string {
   return path.join(packageRoot(), 'supabase', 'migrations');
+}
+
+/** This package's version (from its package.json, wherever the code was bundled to). */
+export function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
+  return manifest.version;
 }

@@ -182,6 +182,8 @@ export async function syncTenant(options: SyncOptions): Promise<SyncResult> {
     }
   } finally {
     if (claimed && !broken) await releaseTenantClaim(client, tenantName).catch(() => undefined);
+    // The connection goes back to a shared pool: undo this run's session settings (prepareSession).
+    if (!broken) broken = !(await client.query('reset all').then(() => true, () => false));
     // A connection that failed mid-run is destroyed rather than reused: its session state is unknown.
     client.release(broken ? true : undefined);
   }

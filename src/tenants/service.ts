@@ -1,5 +1,4 @@
 import os from 'node:os';
-import { createRequire } from 'node:module';
 import type pg from 'pg';
 import { LcsError, describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -10,6 +9,7 @@ import { listConflicts, listJobs } from './ledger.js';
 import { validateTenantName } from './names.js';
 import { getTenant } from './registry.js';
 import { allTenantStatuses, conflictView, jobView, tenantStatus } from './status.js';
+import { packageVersion } from '../core/paths.js';
 
 /**
  * The tenant-sync part of a sync node (`serve`, `up`): a scheduler that runs due tenants and queued requests, node
@@ -27,7 +27,7 @@ export interface TenantServiceOptions {
   maxConcurrentSyncs?: number;
 }
 
-const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+const version = packageVersion();
 
 export function tenantSyncPlugin(options: TenantServiceOptions = {}): ServicePlugin {
   return async (context) => {

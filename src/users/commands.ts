@@ -213,7 +213,7 @@ export function syncCommand(name = 'sync'): Command {
       .option('--retry-failed', 'only users whose last attempt failed')
       .option('--report <file.csv>', 'write one CSV row per user')
       .addOption(new Option('--provisioner <kind>', 'mongo (default with LIBRECHAT_MONGO_URI) or http (LibreChat register API)').choices(['mongo', 'http']))
-      .option('--no-password', 'SSO users: create LibreChat users without a password (no hashing, far faster)')
+      .option('--no-password', 'SSO users: no password or hash, one workflow per batch of --batch-size users (far faster)')
       .option('--sso-provider <name>', 'provider stored on --no-password users (LibreChat OpenID expects openid)', 'openid')
       .option('--no-wait', 'return once the workflows are enqueued (the sync service or the next run finishes them)')
       .option('--concurrency <n>', 'workflows at once (default 16 with passwords, 200 with --no-password)')
@@ -344,7 +344,7 @@ async function runSyncCommand(options: SyncCommandOptions): Promise<number> {
           pool,
           runtime,
           candidates,
-          { ...filter, batchSize, noWait: !options.wait, maxAttempts, tenantFromOrganization: options.tenantFromOrganization },
+          { ...filter, batchSize, noWait: !options.wait, maxAttempts, tenantFromOrganization: options.tenantFromOrganization, batchWorkflows: noPassword },
           progress,
         );
       } finally {

@@ -341,3 +341,51 @@ export async function clearSignupPending(db: Queryable, supabaseUserId: string, 
     [supabaseUserId, missingFromSource],
   );
 }
+
+// ------------------------------------------------------------------------------------------ batch (SSO) updates
+
+export async function getLinks(db: Queryable, supabaseUserIds: string[]): Promise<LinkRow[]> {
+  const { rows } = await db.query(`select ${LINK_COLUMNS} from lcs_users.librechat_link_states where supabase_user_id = any($1::text[])`, [
+    supabaseUserIds,
+  ]);
+  return rows.map(toLink);
+}
+
+export async function assignWorkflowMany(db: Queryable, supabaseUserIds: string[], workflowId: string, generation: number): Promise<void> {
+  await db.query(
+    `update lcs_users.librechat_links set workflow_id = $2, workflow_generation = $3 where supabase_user_id = any($1::text[])`,
+    [supabaseUserIds, workflowId, generation],
+  );
+}
+
+export async function markAttemptsStarted(db: Queryable, supabaseUserIds: string[]): Promise<void> {
+  await db.query(
+    `update lcs_users.librechat_links set attempts = attempts + 1, last_attempt_at = now() where supabase_user_id = any($1::text[])`,
+    [supabaseUserIds],
+  );
+}
+
+export async function recordProvisionedMany(
+  db: Queryable,
+  rows: Array<{ supabaseUserId: string; librechatUserId: string; loginMethod: 'password' | 'sso' }>,
+): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `update lcs_users.librechat_links l
+        set librechat_user_id = u.librechat_user_id, login_method = u.login_method, librechat_synced_at = now(),
+            last_error = null, signup_pending_since = null
+       from unnest($1::text[], $2::text[], $3::text[]) as u(id, librechat_user_id, login_method)
+      where l.supabase_user_id = u.id`,
+    [rows.map((r) => r.supabaseUserId), rows.map((r) => r.librechatUserId), rows.map((r) => r.loginMethod)],
+  );
+}
+
+export async function recordFailures(db: Queryable, rows: Array<{ supabaseUserId: string; error: string }>): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `update lcs_users.librechat_links l set last_error = left(u.error, 2000)
+       from unnest($1::text[], $2::text[]) as u(id, error)
+      where l.supabase_user_id = u.id`,
+    [rows.map((r) => r.supabaseUserId), rows.map((r) => r.error)],
+  );
+}

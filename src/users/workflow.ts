@@ -7,10 +7,14 @@ import { generateLibrechatPassword } from './credentials.js';
 import { decrypt, encrypt } from './fernet.js';
 import {
   getLink,
+  getLinks,
   markAttemptStarted,
+  markAttemptsStarted,
   readEncryptedPassword,
   recordFailure,
+  recordFailures,
   recordProvisioned,
+  recordProvisionedMany,
   storeEncryptedPassword,
 } from './links.js';
 import { ProvisionError, type Provisioner } from './provisioners/index.js';
@@ -145,6 +149,109 @@ async function legacyUserSync(input: LegacySyncInput): Promise<LegacySyncOutcome
 // Registered at import, before any DBOS.launch() in this process (DBOS requires registration first).
 export const legacyUserSyncWorkflow = DBOS.registerWorkflow(legacyUserSync, { name: 'legacy-user-sync' });
 
+// ------------------------------------------------------------------------------------- SSO batches (--no-password)
+
+/**
+ * SSO users need no password and no hash, so the per-user workflow's fixed cost (a few system-table writes per
+ * step) would dominate: `users sync --no-password` runs one workflow per batch instead, with the same three steps
+ * over the whole batch. Its id (`legacy-sync-batch-…`) is recorded on every member, so a rerun re-attaches.
+ */
+export interface LegacySyncBatchInput {
+  userIds: string[];
+  tenantFromOrganization: boolean;
+  maxAttempts: number;
+  retryIntervalSeconds: number;
+}
+
+export type LegacySyncBatchOutcome = Record<string, LegacySyncOutcome>;
+
+type BatchProvisioned = Record<string, { librechatUserId: string; adopted: boolean } | { error: string }>;
+
+async function prepareBatch(userIds: string[]): Promise<{ eligible: string[]; skipped: Record<string, string> }> {
+  const { pool } = deps();
+  const links = new Map((await getLinks(pool, userIds)).map((link) => [link.supabaseUserId, link]));
+  const skipped: Record<string, string> = {};
+  const eligible: string[] = [];
+  for (const id of userIds) {
+    const link = links.get(id);
+    if (!link) skipped[id] = 'the user is not in lcs_users.librechat_links any more';
+    else if (link.excludedReason) skipped[id] = `excluded: ${link.excludedReason}`;
+    else eligible.push(id);
+  }
+  await markAttemptsStarted(pool, eligible);
+  return { eligible, skipped };
+}
+
+async function provisionBatch(userIds: string[], input: LegacySyncBatchInput): Promise<BatchProvisioned> {
+  const { pool, provisioner } = deps();
+  const links = await getLinks(pool, userIds);
+  // Concurrent calls: the mongo provisioner coalesces them into one lookup and one insertMany.
+  const settled = await Promise.allSettled(
+    links.map((link) =>
+      provisioner.provision({
+        supabaseUserId: link.supabaseUserId,
+        email: link.email.toLowerCase(),
+        name: librechatName(link.name, link.email),
+        username: librechatUsername(link.email),
+        password: null,
+        tenantId: input.tenantFromOrganization ? link.organization : null,
+      }),
+    ),
+  );
+  const failures = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
+  // LibreChat down for the whole batch: let the step retry; a partial failure is recorded per user instead.
+  if (failures.length === settled.length && failures.every((f) => f.reason instanceof ProvisionError && f.reason.retryable)) {
+    throw failures[0]!.reason;
+  }
+  const out: BatchProvisioned = {};
+  links.forEach((link, index) => {
+    const result = settled[index]!;
+    out[link.supabaseUserId] = result.status === 'fulfilled' ? result.value : { error: failureMessage(result.reason) };
+  });
+  return out;
+}
+
+async function writeBackBatch(provisioned: BatchProvisioned): Promise<void> {
+  const { pool } = deps();
+  const links = new Map((await getLinks(pool, Object.keys(provisioned))).map((link) => [link.supabaseUserId, link]));
+  const synced: Array<{ supabaseUserId: string; librechatUserId: string; loginMethod: 'password' | 'sso' }> = [];
+  const failed: Array<{ supabaseUserId: string; error: string }> = [];
+  for (const [id, result] of Object.entries(provisioned)) {
+    if ('error' in result) failed.push({ supabaseUserId: id, error: result.error });
+    else synced.push({ supabaseUserId: id, librechatUserId: result.librechatUserId, loginMethod: links.get(id)?.hasPassword ? 'password' : 'sso' });
+  }
+  await recordProvisionedMany(pool, synced);
+  await recordFailures(pool, failed);
+}
+
+async function legacyUserSyncBatch(input: LegacySyncBatchInput): Promise<LegacySyncBatchOutcome> {
+  const outcomes: LegacySyncBatchOutcome = {};
+  const { eligible, skipped } = await DBOS.runStep(() => prepareBatch(input.userIds), { name: 'prepare-batch' });
+  for (const [id, reason] of Object.entries(skipped)) outcomes[id] = { status: 'skipped', reason };
+  if (eligible.length === 0) return outcomes;
+  let provisioned: BatchProvisioned;
+  try {
+    provisioned = await DBOS.runStep(() => provisionBatch(eligible, input), {
+      name: 'provision-batch',
+      retriesAllowed: input.maxAttempts > 1,
+      maxAttempts: input.maxAttempts,
+      intervalSeconds: input.retryIntervalSeconds,
+      backoffRate: 2,
+      shouldRetry: (error) => !(error instanceof ProvisionError) || error.retryable,
+    });
+  } catch (error) {
+    const message = failureMessage(error);
+    provisioned = Object.fromEntries(eligible.map((id) => [id, { error: message }]));
+  }
+  await DBOS.runStep(() => writeBackBatch(provisioned), { name: 'write-back-batch' });
+  for (const [id, result] of Object.entries(provisioned)) {
+    outcomes[id] = 'error' in result ? { status: 'failed', error: result.error } : { status: 'synced', ...result };
+  }
+  return outcomes;
+}
+
+export const legacyUserSyncBatchWorkflow = DBOS.registerWorkflow(legacyUserSyncBatch, { name: 'legacy-user-sync-batch' });
+
 // ------------------------------------------------------------------------------------------------------ runtime
 
 export interface UsersRuntimeOptions {
@@ -167,6 +274,7 @@ export interface UsersRuntimeOptions {
 
 export interface UsersRuntime {
   start(workflowId: string, input: LegacySyncInput): Promise<void>;
+  startBatch(workflowId: string, input: LegacySyncBatchInput): Promise<void>;
   statuses(workflowIds: string[]): Promise<Map<string, WorkflowStatus>>;
   shutdown(): Promise<void>;
 }
@@ -218,6 +326,9 @@ export async function launchUsersRuntime(options: UsersRuntimeOptions): Promise<
     async start(workflowId, input) {
       await DBOS.startWorkflow(legacyUserSyncWorkflow, { workflowID: workflowId, queueName: USERS_QUEUE })(input);
     },
+    async startBatch(workflowId, input) {
+      await DBOS.startWorkflow(legacyUserSyncBatchWorkflow, { workflowID: workflowId, queueName: USERS_QUEUE })(input);
+    },
     async statuses(workflowIds) {
       const found = new Map<string, WorkflowStatus>();
       for (let i = 0; i < workflowIds.length; i += 500) {
@@ -240,9 +351,14 @@ export function isFinished(status: string | undefined): boolean {
   return status === 'SUCCESS' || status === 'ERROR' || status === 'CANCELLED' || status === 'MAX_RECOVERY_ATTEMPTS_EXCEEDED';
 }
 
-/** The outcome of a finished workflow, from its status row. */
-export function outcomeOf(status: WorkflowStatus): LegacySyncOutcome {
-  if (status.status === 'SUCCESS') return status.output as LegacySyncOutcome;
+/** The outcome for one user of a finished workflow (per-user or batch), from its status row. */
+export function outcomeOf(status: WorkflowStatus, userId?: string): LegacySyncOutcome {
+  if (status.status === 'SUCCESS') {
+    if (status.workflowName === 'legacy-user-sync-batch') {
+      return (status.output as LegacySyncBatchOutcome)[userId ?? ''] ?? { status: 'skipped', reason: 'not part of this batch' };
+    }
+    return status.output as LegacySyncOutcome;
+  }
   if (status.status === 'CANCELLED') return { status: 'failed', error: 'the workflow was cancelled' };
   if (status.status === 'MAX_RECOVERY_ATTEMPTS_EXCEEDED') return { status: 'failed', error: 'the workflow crashed too often and was stopped' };
   return { status: 'failed', error: status.error ? describeError(status.error) : 'the workflow failed' };

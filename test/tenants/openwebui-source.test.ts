@@ -108,7 +108,7 @@ describe('Open WebUI SQLite source', () => {
           low += BigInt(l);
           high += BigInt(h);
         }
-        expect(await source.summarizeKeys(table), table.name).toEqual({ count: keys.length, low: low.toString(), high: high.toString() });
+        expect(await source.summarizeKeys!(table), table.name).toEqual({ count: keys.length, low: low.toString(), high: high.toString() });
       }
     } finally {
       await source.close();
