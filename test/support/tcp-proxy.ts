@@ -48,5 +48,5 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
   };
 
   await listen();
-  return { port, cut: stop, restore: listen, close: stop };
+  return { port, cut: stop, restore: async () => (server ? undefined : listen()), close: stop };
 }

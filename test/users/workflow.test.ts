@@ -2,10 +2,10 @@ import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
 import { decrypt, generateFernetKey } from '../../src/users/fernet.js';
-import { countStates, getLink } from '../../src/users/links.js';
+import { assignWorkflowMany, countStates, getLink } from '../../src/users/links.js';
 import { MongoProvisioner } from '../../src/users/provisioners/mongo.js';
 import { authUsersSource, exclusionRules } from '../../src/users/sources.js';
-import { refreshLinks, runSync, selectCandidates } from '../../src/users/sync.js';
+import { batchWorkflowId, refreshLinks, runSync, selectCandidates } from '../../src/users/sync.js';
 import { launchUsersRuntime, type UsersRuntime } from '../../src/users/workflow.js';
 import { createTestDatabase } from '../support/database.js';
 import { mongoDatabaseUrl, mongoServer } from '../support/mongo.js';
@@ -74,5 +74,31 @@ describe.skipIf(!mongoUrl)(`DBOS legacy-sync workflows on this file's Postgres${
     const { rows } = await db.pool.query(`select count(*)::int as n from dbos.operation_outputs where workflow_uuid = $1 and function_name = 'ensure-password'`, [link.workflowId]);
     expect(rows[0].n).toBe(1);
     expect((await getLink(db.pool, link.supabaseUserId))!.attempts).toBe(1);
+  });
+
+  it('SSO batches: one workflow per batch, every member linked; a batch recorded but never started is started under its id', async () => {
+    const ids = await insertAuthUsers(db.pool, 120, { prefix: 'batch' });
+    await refreshLinks(db.pool, authUsersSource(db.pool, exclusionRules()));
+    // A previous run crashed after recording a batch id on 10 users but before starting it.
+    const orphaned = ids.slice(0, 10);
+    const orphanId = batchWorkflowId(orphaned, 0);
+    await assignWorkflowMany(db.pool, orphaned, orphanId, 0);
+
+    const candidates = await selectCandidates(db.pool, { noPassword: true });
+    expect(candidates).toHaveLength(120);
+    const summary = await runSync(db.pool, runtime, candidates, { noPassword: true, batchWorkflows: true, batchSize: 50 });
+    expect(summary).toMatchObject({ processed: 120, succeeded: 120, failed: 0, skipped: 0 });
+    const workflowIds = new Set(summary.results.map((r) => r.workflowId));
+    expect(workflowIds.size).toBe(4); // the orphaned batch + 110 users in batches of 50, 50, 10
+    expect(workflowIds.has(orphanId)).toBe(true);
+    const { rows } = await db.pool.query(
+      `select state, login_method, workflow_id, librechat_user_id from lcs_users.librechat_link_states where email like 'batch-%'`,
+    );
+    expect(rows.every((r) => r.state === 'fully_synced' && r.login_method === 'sso' && workflowIds.has(r.workflow_id))).toBe(true);
+    const users = await models.User.find({ email: /^batch-/ }).lean<Array<Record<string, any>>>();
+    expect(users).toHaveLength(120);
+    expect(new Set(users.map((u) => String(u._id)))).toEqual(new Set(rows.map((r) => r.librechat_user_id)));
+    const steps = await db.pool.query(`select count(*)::int as n from dbos.operation_outputs where workflow_uuid = $1`, [orphanId]);
+    expect(steps.rows[0].n).toBe(3);
   });
 });
