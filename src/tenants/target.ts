@@ -433,9 +433,10 @@ export interface KeyRange {
   through: KeyValues | null;
 }
 
-function rangeWhere(plan: TablePlan, range: KeyRange, params: unknown[]): string {
+/** WHERE for a key range; by default only synced rows (not soft-deleted, not detached), `allRows` for every row. */
+function rangeWhere(plan: TablePlan, range: KeyRange, params: unknown[], options: { allRows?: boolean } = {}): string {
   const tuple = `(${plan.key.map((k) => `t.${quoteIdent(k.name)}`).join(', ')})`;
-  const parts = [`t.${quoteIdent(BOOKKEEPING_COLUMNS.keyHash)} is not null`, `t.${quoteIdent(BOOKKEEPING_COLUMNS.deletedAt)} is null`];
+  const parts = options.allRows ? ['true'] : [`t.${quoteIdent(BOOKKEEPING_COLUMNS.keyHash)} is not null`, `t.${quoteIdent(BOOKKEEPING_COLUMNS.deletedAt)} is null`];
   const bound = (key: KeyValues) =>
     `(${plan.key
       .map((k, index) => {
@@ -506,6 +507,7 @@ export async function inspectDeletes(client: pg.ClientBase, plan: TablePlan, key
 }
 
 export interface TargetRowState {
+  key: KeyValues;
   sourceHash: string | null;
   changedInTarget: boolean;
   deleted: boolean;
@@ -513,26 +515,19 @@ export interface TargetRowState {
   detached: boolean;
 }
 
-/** What the target holds for keys from `first` to `last` (inclusive), by key (JSON of the text values). */
-export async function targetRowStates(client: pg.ClientBase, plan: TablePlan, first: KeyValues, last: KeyValues): Promise<Map<string, TargetRowState>> {
+/** What the target holds for a key range (soft-deleted and detached rows included), by key (JSON of the text values). */
+export async function targetRowStates(client: pg.ClientBase, plan: TablePlan, range: KeyRange): Promise<Map<string, TargetRowState>> {
   const { sourceHash, targetChangedAt, deletedAt, keyHash } = BOOKKEEPING_COLUMNS;
-  const tuple = `(${plan.key.map((k) => `t.${quoteIdent(k.name)}`).join(', ')})`;
   const params: unknown[] = [];
-  const bound = (key: KeyValues) =>
-    `(${plan.key
-      .map((k, index) => {
-        params.push(key[index]);
-        return `$${params.length}::${castType(k.type)}`;
-      })
-      .join(', ')})`;
+  const where = rangeWhere(plan, range, params, { allRows: true });
   const { rows } = await client.query<{ key: string[]; h: string | null; changed: boolean; deleted: boolean; detached: boolean }>(
     `select array[${plan.key.map((k) => `t.${quoteIdent(k.name)}::text`).join(', ')}] as key, t.${quoteIdent(sourceHash)}::text as h,
             t.${quoteIdent(targetChangedAt)} is not null as changed, t.${quoteIdent(deletedAt)} is not null as deleted,
             t.${quoteIdent(keyHash)} is null as detached
-       from ${plan.qualified} t where ${tuple} >= ${bound(first)} and ${tuple} <= ${bound(last)}`,
+       from ${plan.qualified} t where ${where}`,
     params,
   );
-  return new Map(rows.map((r) => [JSON.stringify(r.key), { sourceHash: r.h, changedInTarget: r.changed, deleted: r.deleted, detached: r.detached }]));
+  return new Map(rows.map((r) => [JSON.stringify(r.key), { key: r.key, sourceHash: r.h, changedInTarget: r.changed, deleted: r.deleted, detached: r.detached }]));
 }
 
 /** Removes rows the source no longer has, or marks them deleted (soft). Returns how many rows it touched. */

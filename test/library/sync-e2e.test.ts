@@ -268,3 +268,50 @@ describe.skipIf(!mongoUrl)(`the same sync over Supabase's REST RPC transport (su
     }
   });
 });
+
+describe.skipIf(!mongoUrl)(`v0.7 sharing through the instance project (${reason ?? 'real Mongo-wire server'})`, () => {
+  it('sharing by projectIds adds the agent and prompt group; removeProjectIds takes them out', async () => {
+    let lcs: LibreChatSupabase | undefined;
+    const librechat = await createLibreChatDouble({
+      mongoUrl: mongoDatabaseUrl(mongoUrl!, 'lcs_sync_v07'),
+      jwtSecret: 'sync-v07',
+      version: '0.7',
+      beforeRouters: (app) => mountBefore(app, () => lcs!),
+    });
+    try {
+      lcs = createLibreChatSupabase({ databaseUrl: db.url, mongoose: librechat.connection, logger: silentLogger });
+      const erin = await librechat.createUser({ email: 'erin@v07.example', name: 'Erin' });
+      const org = await organization('V07Org');
+      await member(org, erin);
+      const auth = { Authorization: `Bearer ${erin.token}` };
+      const project = librechat.globalProjectId!;
+
+      const created = await request(librechat.app).post('/api/agents').set(auth).send({ name: 'Legacy HR onboarding guide', provider: 'openAI', model: 'gpt-4o' });
+      expect(created.status).toBe(201);
+      await lcs.flush();
+      expect(await agentRow(created.body.id)).toHaveLength(0); // private until shared
+
+      const shared = await request(librechat.app).patch(`/api/agents/${created.body.id}`).set(auth).send({ projectIds: [project] });
+      expect(shared.status).toBe(200);
+      const prompt = await request(librechat.app)
+        .post('/api/prompts')
+        .set(auth)
+        .send({ prompt: { prompt: 'Summarize {{document}}', type: 'text' }, group: { name: 'Summaries' } });
+      const groupId = String(prompt.body.group._id);
+      const sharedGroup = await request(librechat.app).patch(`/api/prompts/groups/${groupId}`).set(auth).send({ projectIds: [project] });
+      expect(sharedGroup.status).toBe(200);
+      await lcs.flush();
+      expect(await agentRow(created.body.id)).toMatchObject([{ organization_id: org, share_scope: 'project', deleted_at: null }]);
+      const { rows: prompts } = await db.pool.query('select share_scope, deleted_at from public.prompt_library where librechat_group_id = $1', [groupId]);
+      expect(prompts).toEqual([{ share_scope: 'project', deleted_at: null }]);
+
+      await request(librechat.app).patch(`/api/agents/${created.body.id}`).set(auth).send({ removeProjectIds: [project] });
+      await lcs.flush();
+      expect((await agentRow(created.body.id))[0].deleted_at).not.toBeNull();
+    } finally {
+      await lcs?.close();
+      await librechat.connection.dropDatabase().catch(() => undefined);
+      await librechat.close();
+    }
+  });
+});
