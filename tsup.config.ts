@@ -16,7 +16,11 @@ export default defineConfig([
     shims: true,
   },
   {
-    entry: { cli: 'src/cli.ts' },
+    entry: {
+      cli: 'src/cli.ts',
+      'bin/check-librechat-sync-status': 'src/bin/check-librechat-sync-status.ts',
+      'bin/sync-legacy-users-to-librechat': 'src/bin/sync-legacy-users-to-librechat.ts',
+    },
     format: ['esm'],
     sourcemap: true,
     target: 'node20',

@@ -31,3 +31,5 @@ export { pullTemplates, describePullItem, type PullReport, type PullItem, type P
 export { syncOrganizationAccess, type AccessSyncReport, type AccessSyncOptions, type AccessChange } from './library/grants.js';
 export { organizationAccessPlugin } from './library/access-plugin.js';
 export { createOrganizationInjector, type OrganizationInjector, type InjectStats } from './inject/index.js';
+export { encrypt as fernetEncrypt, decrypt as fernetDecrypt, generateFernetKey, parseFernetKey } from './users/fernet.js';
+export { tenantSyncPlugin, type TenantServiceOptions } from './tenants/service.js';

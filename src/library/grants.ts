@@ -490,17 +490,26 @@ export class LibreChatSourceWithoutOurGrants extends LibreChatSource {
     super(mongo);
   }
 
-  override async sharing(resourceType: ResourceType, resourceMongoId: unknown, projectIds: unknown[] | undefined): Promise<SharingState> {
-    const state = await super.sharing(resourceType, resourceMongoId, projectIds);
-    if (state.groupIds.length === 0) return state;
+  override async sharingMany(resourceType: ResourceType, resources: Array<{ _id: unknown; projectIds?: unknown[] }>): Promise<Map<string, SharingState>> {
+    const states = await super.sharingMany(resourceType, resources);
+    const granted = resources.filter((resource) => (states.get(String(resource._id))?.groupIds.length ?? 0) > 0);
+    if (granted.length === 0) return states;
     const grantor = await this.grantorId().catch(() => null);
-    if (!grantor) return state;
+    if (!grantor) return states;
     const ours = await this.mongo
       .collection('aclentries')
-      .find({ resourceType, resourceId: resourceMongoId, principalType: 'group', grantedBy: this.mongo.objectId(grantor) }, { projection: { principalId: 1 } })
+      .find(
+        { resourceType, resourceId: { $in: granted.map((resource) => resource._id) }, principalType: 'group', grantedBy: this.mongo.objectId(grantor) },
+        { projection: { resourceId: 1, principalId: 1 } },
+      )
       .toArray();
-    if (ours.length === 0) return state;
-    const ourGroups = new Set(ours.map((entry) => String(entry.principalId)));
-    return { ...state, groupIds: state.groupIds.filter((id) => !ourGroups.has(id)) };
+    if (ours.length === 0) return states;
+    const ourGrants = new Set(ours.map((entry) => `${String(entry.resourceId)}/${String(entry.principalId)}`));
+    for (const resource of granted) {
+      const key = String(resource._id);
+      const state = states.get(key)!;
+      states.set(key, { ...state, groupIds: state.groupIds.filter((id) => !ourGrants.has(`${key}/${id}`)) });
+    }
+    return states;
   }
 }

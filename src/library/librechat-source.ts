@@ -112,6 +112,14 @@ export interface LibreChatUser {
 
 const VIEW = 1;
 
+/** Most ids in one `$in` query (a delivery batch is 500 changes by default). */
+const IN_CHUNK = 1000;
+
+/**
+ * Reads for one change (`agentById`, …) and for a whole batch (`agentsByIds`, …): a batch costs one query per kind
+ * of document instead of one per change, which is what limits delivery on a remote or slow MongoDB.
+ * Batch reads return maps keyed by the id as a string (ObjectIds as lowercase hex).
+ */
 export class LibreChatSource {
   private instanceProjectId: string | null | undefined;
 
@@ -127,10 +135,28 @@ export class LibreChatSource {
     return (await this.db.collection('agents').findOne({ _id: oid })) as AgentDocument | null;
   }
 
+  /** Agents by `agent_…` id. */
+  async agentsByIds(agentIds: string[]): Promise<Map<string, AgentDocument>> {
+    const docs = await this.findIn('agents', 'id', unique(agentIds));
+    return byKey(docs as unknown as AgentDocument[], (doc) => doc.id);
+  }
+
+  /** Agents by Mongo `_id` (hex); keys are lowercase hex. */
+  async agentsByMongoIds(mongoIds: string[]): Promise<Map<string, AgentDocument>> {
+    const docs = await this.findIn('agents', '_id', this.toObjectIds(mongoIds));
+    return byKey(docs as unknown as AgentDocument[], (doc) => String(doc._id));
+  }
+
   async promptGroup(groupId: string): Promise<PromptGroupDocument | null> {
     const oid = this.toObjectId(groupId);
     if (!oid) return null;
     return (await this.db.collection('promptgroups').findOne({ _id: oid })) as PromptGroupDocument | null;
+  }
+
+  /** Prompt groups by `_id` (hex); keys are lowercase hex. */
+  async promptGroupsByIds(groupIds: string[]): Promise<Map<string, PromptGroupDocument>> {
+    const docs = await this.findIn('promptgroups', '_id', this.toObjectIds(groupIds));
+    return byKey(docs as unknown as PromptGroupDocument[], (doc) => String(doc._id));
   }
 
   async prompt(promptId: string): Promise<PromptDocument | null> {
@@ -139,39 +165,88 @@ export class LibreChatSource {
     return (await this.db.collection('prompts').findOne({ _id: oid })) as PromptDocument | null;
   }
 
+  /** Prompt versions by `_id` (hex); keys are lowercase hex. */
+  async promptsByIds(promptIds: string[]): Promise<Map<string, PromptDocument>> {
+    const docs = await this.findIn('prompts', '_id', this.toObjectIds(promptIds));
+    return byKey(docs as unknown as PromptDocument[], (doc) => String(doc._id));
+  }
+
   async productionPrompt(group: PromptGroupDocument): Promise<PromptDocument | null> {
-    if (group.productionId) {
-      const byId = (await this.db.collection('prompts').findOne({ _id: group.productionId })) as PromptDocument | null;
-      if (byId) return byId;
+    return (await this.productionPrompts([group])).get(String(group._id)) ?? null;
+  }
+
+  /**
+   * The version each group shows: its `productionId` (one query for all groups), else its newest version (one
+   * query per group without a production version, which LibreChat only leaves behind in unusual states).
+   */
+  async productionPrompts(groups: PromptGroupDocument[]): Promise<Map<string, PromptDocument | null>> {
+    const productionIds = uniqueBy(
+      groups.flatMap((group) => (group.productionId ? [group.productionId] : [])),
+      String,
+    );
+    const byId = byKey((await this.findIn('prompts', '_id', productionIds)) as unknown as PromptDocument[], (doc) => String(doc._id));
+    const result = new Map<string, PromptDocument | null>();
+    for (const group of groups) {
+      const production = group.productionId ? byId.get(String(group.productionId)) : undefined;
+      if (production) {
+        result.set(String(group._id), production);
+        continue;
+      }
+      const versions = (await this.db
+        .collection('prompts')
+        .find({ groupId: group._id }, { sort: { createdAt: -1 }, limit: 1 })
+        .toArray()) as unknown as PromptDocument[];
+      result.set(String(group._id), versions[0] ?? null);
     }
-    const versions = (await this.db
-      .collection('prompts')
-      .find({ groupId: group._id }, { sort: { createdAt: -1 }, limit: 1 })
-      .toArray()) as unknown as PromptDocument[];
-    return versions[0] ?? null;
+    return result;
   }
 
   async user(userId: string): Promise<LibreChatUser | null> {
-    const oid = this.toObjectId(userId);
-    if (!oid) return null;
-    const doc = await this.db.collection('users').findOne({ _id: oid }, { projection: { email: 1, tenantId: 1 } });
-    if (!doc) return null;
-    return { id: String(doc._id), email: doc.email as string | undefined, tenantId: doc.tenantId as string | undefined };
+    return (await this.usersByIds([userId])).get(userId.toLowerCase()) ?? null;
+  }
+
+  /** LibreChat users by `_id` (hex): only the fields the sync needs; keys are lowercase hex. */
+  async usersByIds(userIds: string[]): Promise<Map<string, LibreChatUser>> {
+    const docs = await this.findIn('users', '_id', this.toObjectIds(userIds), { email: 1, tenantId: 1 });
+    const users = docs.map((doc) => ({ id: String(doc._id), email: doc.email as string | undefined, tenantId: doc.tenantId as string | undefined }));
+    return byKey(users, (user) => user.id);
   }
 
   /** Who can see a resource: public, which groups, and (v0.7) the instance project. */
   async sharing(resourceType: 'agent' | 'promptGroup', resourceMongoId: unknown, projectIds: unknown[] | undefined): Promise<SharingState> {
-    const entries = await this.db
-      .collection('aclentries')
-      .find({ resourceType, resourceId: resourceMongoId }, { projection: { principalType: 1, principalId: 1, permBits: 1 } })
-      .toArray();
-    const viewers = entries.filter((entry) => (Number(entry.permBits) & VIEW) === VIEW);
-    const instanceId = projectIds && projectIds.length > 0 ? await this.instanceProject() : null;
-    return {
-      public: viewers.some((entry) => entry.principalType === 'public'),
-      groupIds: viewers.filter((entry) => entry.principalType === 'group').map((entry) => String(entry.principalId)),
-      instanceProject: instanceId !== null && (projectIds ?? []).some((id) => String(id) === instanceId),
-    };
+    const states = await this.sharingMany(resourceType, [{ _id: resourceMongoId, projectIds }]);
+    return states.get(String(resourceMongoId))!;
+  }
+
+  /** `sharing` for many resources of one type, one `aclentries` query; keys are the `_id`s as strings. */
+  async sharingMany(resourceType: 'agent' | 'promptGroup', resources: Array<{ _id: unknown; projectIds?: unknown[] }>): Promise<Map<string, SharingState>> {
+    const entries = await this.findIn(
+      'aclentries',
+      'resourceId',
+      uniqueBy(
+        resources.map((resource) => resource._id),
+        String,
+      ),
+      { resourceId: 1, principalType: 1, principalId: 1, permBits: 1 },
+      { resourceType },
+    );
+    const viewersOf = new Map<string, Record<string, unknown>[]>();
+    for (const entry of entries) {
+      if ((Number(entry.permBits) & VIEW) !== VIEW) continue;
+      const key = String(entry.resourceId);
+      viewersOf.set(key, [...(viewersOf.get(key) ?? []), entry]);
+    }
+    const instanceId = resources.some((resource) => resource.projectIds && resource.projectIds.length > 0) ? await this.instanceProject() : null;
+    const states = new Map<string, SharingState>();
+    for (const resource of resources) {
+      const viewers = viewersOf.get(String(resource._id)) ?? [];
+      states.set(String(resource._id), {
+        public: viewers.some((entry) => entry.principalType === 'public'),
+        groupIds: viewers.filter((entry) => entry.principalType === 'group').map((entry) => String(entry.principalId)),
+        instanceProject: instanceId !== null && (resource.projectIds ?? []).some((id) => String(id) === instanceId),
+      });
+    }
+    return states;
   }
 
   /** Every agent (for reconciliation), streamed. */
@@ -183,8 +258,30 @@ export class LibreChatSource {
     return this.db.collection('promptgroups').find({});
   }
 
+  /** Documents whose `field` is one of `values`, in chunks of IN_CHUNK ids. */
+  private async findIn(
+    collection: string,
+    field: string,
+    values: unknown[],
+    projection?: Record<string, 1>,
+    filter: Record<string, unknown> = {},
+  ): Promise<Record<string, unknown>[]> {
+    const found: Record<string, unknown>[] = [];
+    for (const part of chunks(values, IN_CHUNK)) {
+      found.push(...(await this.db.collection(collection).find({ ...filter, [field]: { $in: part } }, projection ? { projection } : undefined).toArray()));
+    }
+    return found;
+  }
+
   private toObjectId(value: string): unknown | null {
     return /^[0-9a-f]{24}$/i.test(value) ? this.db.objectId(value) : null;
+  }
+
+  /** Valid hex ids as ObjectIds, each once (others can match no document). */
+  private toObjectIds(values: string[]): unknown[] {
+    return unique(values.map((value) => value.toLowerCase()))
+      .map((value) => this.toObjectId(value))
+      .filter((oid) => oid !== null);
   }
 
   private async instanceProject(): Promise<string | null> {
@@ -196,3 +293,25 @@ export class LibreChatSource {
   }
 }
 
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
+
+function uniqueBy<T>(values: T[], key: (value: T) => string): T[] {
+  const seen = new Map<string, T>();
+  for (const value of values) if (!seen.has(key(value))) seen.set(key(value), value);
+  return [...seen.values()];
+}
+
+/** First document per key, as `findOne` would have returned it. */
+function byKey<T>(docs: T[], key: (doc: T) => string): Map<string, T> {
+  const map = new Map<string, T>();
+  for (const doc of docs) if (!map.has(key(doc))) map.set(key(doc), doc);
+  return map;
+}
+
+function chunks<T>(values: T[], size: number): T[][] {
+  const parts: T[][] = [];
+  for (let i = 0; i < values.length; i += size) parts.push(values.slice(i, i + size));
+  return parts;
+}

@@ -1,4 +1,5 @@
 import type { Logger } from '../core/logger.js';
+import type { LibraryChange } from '../middleware/classify.js';
 import type { AgentLibraryItem, LibraryRemoval, PromptLibraryItem } from './items.js';
 import type { LibreChatSource } from './librechat-source.js';
 import type { LibraryStore } from './store.js';
@@ -42,6 +43,9 @@ export interface ReconcileReport {
   finishedAt: string;
 }
 
+/** Items whose library state is computed together (one MongoDB read per kind of document per page). */
+const RECONCILE_PAGE = 500;
+
 interface IndexedRow {
   key: string;
   organization_id: string;
@@ -68,26 +72,37 @@ export async function reconcileLibrary(context: ReconcileContext, options: Recon
   };
   const inScope = (organizationId: string) => !options.organizationId || organizationId === options.organizationId;
 
-  // What LibreChat says each library should hold.
+  // What LibreChat says each library should hold, computed a page of items at a time (one read per kind of document).
   const desiredAgents = new Map<string, AgentLibraryItem>();
-  for await (const doc of context.source.allAgents()) {
-    report.scanned.agents += 1;
-    if (typeof doc.id !== 'string') continue;
-    for (const operation of await context.sync.operationsFor({ kind: 'agent', agentId: doc.id })) {
+  const desiredPrompts = new Map<string, PromptLibraryItem>();
+  const collect = async (changes: LibraryChange[]) => {
+    for (const operation of (await context.sync.operationsForMany(changes)).flat()) {
       if (operation.type === 'upsertAgent' && inScope(operation.item.organizationId)) {
         desiredAgents.set(`${operation.item.organizationId}/${operation.item.librechatAgentId}`, operation.item);
-      }
-    }
-  }
-  const desiredPrompts = new Map<string, PromptLibraryItem>();
-  for await (const doc of context.source.allPromptGroups()) {
-    report.scanned.promptGroups += 1;
-    for (const operation of await context.sync.operationsFor({ kind: 'promptGroup', groupId: String(doc._id) })) {
-      if (operation.type === 'upsertPrompt' && inScope(operation.item.organizationId)) {
+      } else if (operation.type === 'upsertPrompt' && inScope(operation.item.organizationId)) {
         desiredPrompts.set(`${operation.item.organizationId}/${operation.item.librechatGroupId}`, operation.item);
       }
     }
+  };
+  let page: LibraryChange[] = [];
+  for await (const doc of context.source.allAgents()) {
+    report.scanned.agents += 1;
+    if (typeof doc.id !== 'string') continue;
+    page.push({ kind: 'agent', agentId: doc.id });
+    if (page.length === RECONCILE_PAGE) {
+      await collect(page);
+      page = [];
+    }
   }
+  for await (const doc of context.source.allPromptGroups()) {
+    report.scanned.promptGroups += 1;
+    page.push({ kind: 'promptGroup', groupId: String(doc._id) });
+    if (page.length === RECONCILE_PAGE) {
+      await collect(page);
+      page = [];
+    }
+  }
+  await collect(page);
 
   const now = new Date().toISOString();
   const agentChanges = diff('agent', desiredAgents, await index(context.transport, 'agent'), inScope, now, (item) => item.name);

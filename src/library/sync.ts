@@ -65,13 +65,21 @@ export interface LibrarySyncOptions {
  * LibreChat → Supabase library sync. A change only names an item; when it is delivered, the item's current state
  * and sharing are read from LibreChat's MongoDB, so coalesced, retried or late changes always write the truth.
  */
-/** How many items are read from LibreChat's MongoDB at once while a batch is prepared. */
-const READ_CONCURRENCY = 16;
+/** How many organization lookups (cached, else one Supabase call) run at once while a batch is prepared. */
+const LOOKUP_CONCURRENCY = 16;
 
 /** A queued change; once its operations are computed they are kept, so a retry does not re-read LibreChat. */
 interface QueuedChange {
   change: LibraryChange;
   operations?: Operation[];
+}
+
+type LibraryDocument = AgentDocument | PromptGroupDocument;
+
+interface Placement {
+  organization: OrganizationRef;
+  authorEmail: string | null;
+  share: { sharedAt: string; shareScope: ShareScope };
 }
 
 export class LibrarySync {
@@ -108,75 +116,132 @@ export class LibrarySync {
   }
 
   /**
-   * Computes the operations that make the library match LibreChat for each changed item (once per change), then
-   * writes them. While the store is down, the computed operations wait in the queue; they are recomputed only
-   * when a newer change of the same item replaces them.
+   * Computes the operations that make the library match LibreChat for each changed item (once per change, the
+   * whole batch read together), then writes them. While the store is down, the computed operations wait in the
+   * queue; they are recomputed only when a newer change of the same item replaces them.
    */
   private async deliver(batch: QueuedChange[]): Promise<void> {
-    // Reads of LibreChat's MongoDB for different items are independent: run a bounded number at once.
     const waiting = batch.filter((queued) => !queued.operations);
-    let next = 0;
-    const worker = async () => {
-      while (next < waiting.length) {
-        const queued = waiting[next++]!;
-        queued.operations = await this.operationsFor(queued.change);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, waiting.length) }, worker));
+    if (waiting.length > 0) {
+      const operations = await this.operationsForMany(waiting.map((queued) => queued.change));
+      waiting.forEach((queued, i) => (queued.operations = operations[i]));
+    }
     await this.write(batch.flatMap((queued) => queued.operations!));
   }
 
   async operationsFor(change: LibraryChange): Promise<Operation[]> {
-    const now = new Date().toISOString();
-    const { source } = this.options;
-    if (change.kind === 'agent') {
-      if (change.deleted) return [{ type: 'removeAgent', removal: { librechatId: change.agentId, removedAt: now } }];
-      const agent = change.agentId ? await source.agentById(change.agentId) : change.mongoId ? await source.agentByMongoId(change.mongoId) : null;
-      if (!agent) {
-        const librechatId = change.agentId ?? change.mongoId;
-        return librechatId ? [{ type: 'removeAgent', removal: { librechatId, mongoId: change.mongoId ?? null, removedAt: now } }] : [];
-      }
-      const placement = await this.placement('agent', agent);
-      if (!placement) return [{ type: 'removeAgent', removal: { librechatId: agent.id, mongoId: String(agent._id), removedAt: now } }];
-      return [
-        { type: 'upsertAgent', item: agentItem(placement.organization.id, agent, placement.authorEmail, placement.share) },
-        { type: 'removeAgent', removal: { librechatId: agent.id, mongoId: String(agent._id), exceptOrganizationId: placement.organization.id, removedAt: now } },
-      ];
-    }
-
-    let groupId = change.groupId;
-    if (!groupId && !change.deleted && change.promptId) {
-      const prompt = await source.prompt(change.promptId);
-      groupId = prompt ? String(prompt.groupId) : undefined;
-    }
-    if (!groupId) return [];
-    if (change.deleted) return [{ type: 'removePrompt', removal: { librechatId: groupId, removedAt: now } }];
-    const group = await source.promptGroup(groupId);
-    if (!group) return [{ type: 'removePrompt', removal: { librechatId: groupId, removedAt: now } }];
-    const placement = await this.placement('promptGroup', group);
-    if (!placement) return [{ type: 'removePrompt', removal: { librechatId: groupId, removedAt: now } }];
-    const production = await source.productionPrompt(group);
-    return [
-      { type: 'upsertPrompt', item: promptItem(placement.organization.id, group, production, placement.authorEmail, placement.share) },
-      { type: 'removePrompt', removal: { librechatId: groupId, exceptOrganizationId: placement.organization.id, removedAt: now } },
-    ];
+    return (await this.operationsForMany([change]))[0]!;
   }
 
-  /** The organization whose library should hold this item (the author's), or null when it belongs in none. */
-  private async placement(kind: 'agent' | 'promptGroup', document: AgentDocument | PromptGroupDocument) {
-    const authorId = document.author ? String(document.author) : null;
-    if (!authorId) return null;
-    const author = await this.options.source.user(authorId);
-    const organization = await this.options.organizations.forUser({
-      id: authorId,
-      email: author?.email,
-      tenantId: author?.tenantId ?? document.tenantId,
+  /**
+   * The operations for each change (same order). LibreChat's MongoDB is read once per kind of document for the
+   * whole list (items, versions, authors, ACL entries), not once per change.
+   */
+  async operationsForMany(changes: LibraryChange[]): Promise<Operation[][]> {
+    const now = new Date().toISOString();
+    const { source } = this.options;
+    const live = changes.filter((change) => !change.deleted);
+
+    // The items as LibreChat holds them now: agents, and prompt groups (found through a version when the change
+    // names only the prompt), read side by side.
+    const promptsAndGroups = (async () => {
+      const promptsById = await source.promptsByIds(
+        live.flatMap((change) => (change.kind === 'promptGroup' && !change.groupId && change.promptId ? [change.promptId] : [])),
+      );
+      const groupIdOf = (change: Extract<LibraryChange, { kind: 'promptGroup' }>): string | undefined => {
+        if (change.groupId || change.deleted || !change.promptId) return change.groupId;
+        const prompt = promptsById.get(change.promptId.toLowerCase());
+        return prompt ? String(prompt.groupId) : undefined;
+      };
+      const groupIds = live.flatMap((change) => (change.kind === 'promptGroup' ? [groupIdOf(change)].filter((id): id is string => Boolean(id)) : []));
+      return { groupIdOf, groups: await source.promptGroupsByIds(groupIds) };
+    })();
+    const [agentsById, agentsByMongoId, { groupIdOf, groups }] = await Promise.all([
+      source.agentsByIds(live.flatMap((change) => (change.kind === 'agent' && change.agentId ? [change.agentId] : []))),
+      source.agentsByMongoIds(live.flatMap((change) => (change.kind === 'agent' && !change.agentId && change.mongoId ? [change.mongoId] : []))),
+      promptsAndGroups,
+    ]);
+    const agentOf = (change: Extract<LibraryChange, { kind: 'agent'; deleted?: false }>): AgentDocument | null =>
+      (change.agentId ? agentsById.get(change.agentId) : change.mongoId ? agentsByMongoId.get(change.mongoId.toLowerCase()) : undefined) ?? null;
+
+    // Where each item belongs: its author's organization, if it is shared there.
+    const placements = await this.placements([...new Set([...agentsById.values(), ...agentsByMongoId.values()])], [...groups.values()]);
+    const placedGroups = [...groups.values()].filter((group) => placements.get(group));
+    const productions = await source.productionPrompts(placedGroups);
+
+    return changes.map((change): Operation[] => {
+      if (change.kind === 'agent') {
+        if (change.deleted) return [{ type: 'removeAgent', removal: { librechatId: change.agentId, removedAt: now } }];
+        const agent = agentOf(change);
+        if (!agent) {
+          const librechatId = change.agentId ?? change.mongoId;
+          return librechatId ? [{ type: 'removeAgent', removal: { librechatId, mongoId: change.mongoId ?? null, removedAt: now } }] : [];
+        }
+        const placement = placements.get(agent);
+        if (!placement) return [{ type: 'removeAgent', removal: { librechatId: agent.id, mongoId: String(agent._id), removedAt: now } }];
+        return [
+          { type: 'upsertAgent', item: agentItem(placement.organization.id, agent, placement.authorEmail, placement.share) },
+          { type: 'removeAgent', removal: { librechatId: agent.id, mongoId: String(agent._id), exceptOrganizationId: placement.organization.id, removedAt: now } },
+        ];
+      }
+
+      const groupId = groupIdOf(change);
+      if (!groupId) return [];
+      if (change.deleted) return [{ type: 'removePrompt', removal: { librechatId: groupId, removedAt: now } }];
+      const group = groups.get(groupId.toLowerCase());
+      const placement = group ? placements.get(group) : undefined;
+      if (!group || !placement) return [{ type: 'removePrompt', removal: { librechatId: groupId, removedAt: now } }];
+      return [
+        { type: 'upsertPrompt', item: promptItem(placement.organization.id, group, productions.get(String(group._id)) ?? null, placement.authorEmail, placement.share) },
+        { type: 'removePrompt', removal: { librechatId: groupId, exceptOrganizationId: placement.organization.id, removedAt: now } },
+      ];
     });
-    if (!organization) return null;
-    const sharing = await this.options.source.sharing(kind, document._id, document.projectIds);
-    const shareScope = await shareScopeOf(this.options.sharing, { kind, organization, sharing, document });
-    if (!shareScope) return null;
-    return { organization, authorEmail: author?.email?.toLowerCase() ?? null, share: { sharedAt: new Date().toISOString(), shareScope } };
+  }
+
+  /** For each item, the organization whose library should hold it (the author's), if the item is shared there. */
+  private async placements(agents: AgentDocument[], groups: PromptGroupDocument[]): Promise<Map<LibraryDocument, Placement>> {
+    const { source, organizations } = this.options;
+    const documents: Array<{ kind: 'agent' | 'promptGroup'; document: LibraryDocument; authorId: string }> = [
+      ...agents.map((document) => ({ kind: 'agent' as const, document })),
+      ...groups.map((document) => ({ kind: 'promptGroup' as const, document })),
+    ].flatMap((entry) => (entry.document.author ? [{ ...entry, authorId: String(entry.document.author) }] : []));
+    // Authors and ACL entries are independent reads: both at once (sharing only matters for items of members).
+    const [authors, agentSharing, groupSharing] = await Promise.all([
+      source.usersByIds(documents.map((entry) => entry.authorId)),
+      source.sharingMany('agent', documents.filter((entry) => entry.kind === 'agent').map((entry) => entry.document)),
+      source.sharingMany('promptGroup', documents.filter((entry) => entry.kind === 'promptGroup').map((entry) => entry.document)),
+    ]);
+
+    // The author's organization (cached by the resolver; each distinct author looked up once per batch).
+    const lookups = new Map<string, Promise<OrganizationRef | null>>();
+    const organizationOf = (authorId: string, tenantId: string | undefined) => {
+      const author = authors.get(authorId.toLowerCase());
+      const user = { id: authorId, email: author?.email, tenantId: author?.tenantId ?? tenantId };
+      const key = `${user.id}|${user.email ?? ''}|${user.tenantId ?? ''}`;
+      if (!lookups.has(key)) lookups.set(key, organizations.forUser(user));
+      return lookups.get(key)!;
+    };
+    const withOrganization = await mapLimit(documents, LOOKUP_CONCURRENCY, async (entry) => ({
+      ...entry,
+      organization: await organizationOf(entry.authorId, entry.document.tenantId),
+    }));
+    const members = withOrganization.filter((entry) => entry.organization !== null);
+
+    const placements = new Map<LibraryDocument, Placement>();
+    await Promise.all(
+      members.map(async ({ kind, document, authorId, organization }) => {
+        const sharing = (kind === 'agent' ? agentSharing : groupSharing).get(String(document._id))!;
+        const shareScope = await shareScopeOf(this.options.sharing, { kind, organization: organization!, sharing, document });
+        if (!shareScope) return;
+        const author = authors.get(authorId.toLowerCase());
+        placements.set(document, {
+          organization: organization!,
+          authorEmail: author?.email?.toLowerCase() ?? null,
+          share: { sharedAt: new Date().toISOString(), shareScope },
+        });
+      }),
+    );
+    return placements;
   }
 
   private async write(operations: Operation[]): Promise<void> {
@@ -195,4 +260,18 @@ export class LibrarySync {
 function changeKey(change: LibraryChange): string {
   if (change.kind === 'agent') return `agent:${change.agentId ?? `mongo:${change.deleted ? '' : change.mongoId}`}`;
   return `promptGroup:${change.groupId ?? `prompt:${change.deleted ? '' : change.promptId}`}`;
+}
+
+/** `fn` over `items`, at most `limit` at a time, results in order. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }

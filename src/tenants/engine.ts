@@ -26,6 +26,7 @@ import {
   deleteRows,
   detachRows,
   dropStage,
+  ensureStage,
   findConflicts,
   inspectDeletes,
   keepTargetRows,
@@ -40,6 +41,7 @@ import {
   type KeyRange,
   type TablePlan,
   SYNC_WRITER_SETTING,
+  compareKeySets,
   copyIntoTarget,
   targetIsEmpty,
   targetRowStates,
@@ -58,9 +60,11 @@ import {
  * - Incremental passes read rows whose cursor is >= (checkpoint − lookback): rows sharing a timestamp, or changed
  *   during a run, are read again rather than skipped. The checkpoint becomes the largest cursor seen when the pass
  *   STARTED, so anything that changes while it runs is still ahead of it.
- * - Tables without a cursor, and every table periodically, are compared in full (all rows; equal rows are no-ops).
- * - After the pass, key ranges of source and target are compared (count and sum of key hashes): rows gone from the
- *   source are deleted (or soft-deleted) and rows the target lacks are fetched again.
+ * - Tables without a cursor, and every table periodically, are compared in full: page by page, the target's key
+ *   range is compared with the source page (only differing rows are written, rows gone from the source deleted).
+ * - After an incremental pass, key sets are compared (counts and key-hash sums for the whole table, then per key
+ *   range, or in one bulk anti-join when many differ): rows gone from the source are deleted (or soft-deleted) and
+ *   rows the target lacks are fetched again.
  * - A row that cannot be written is recorded in failed_rows and freezes its table's checkpoint, so it is retried.
  */
 
@@ -120,6 +124,9 @@ export interface SyncResult {
 }
 
 const STOPPED = Symbol('stopped');
+
+/** Above this many differences between source and target key counts, key sets are compared in one bulk pass. */
+const BULK_COMPARE_DIFFERENCES = 16;
 
 /** A page of source rows with each row's COPY line (key hash and source hash appended) and source hash. */
 interface PreparedPage {
@@ -512,6 +519,8 @@ class SyncRun {
 
     const written: number[] = [];
     if (good.length > 0) {
+      // Outside the savepoint: a rollback to it must not take the staging table away.
+      if (!mode.direct) await ensureStage(this.client, plan);
       await this.client.query('savepoint lcs_page');
       try {
         let outcome;
@@ -620,9 +629,12 @@ class SyncRun {
       const here = await source.summarizeKeys(table);
       const there = await targetSummary;
       if (here.count === there.count && here.low === there.low && here.high === there.high) return;
+      // Many differences (a mass delete): one bulk comparison beats range by range.
+      if (Math.abs(here.count - there.count) > BULK_COMPARE_DIFFERENCES) return this.compareAllKeys(source, plan, result);
     }
-    // Without a shared key order, one range covers the whole table.
-    const rangeSize = table.keyOrdered ? this.config.key_range_size : Number.MAX_SAFE_INTEGER;
+    // Without a shared key order, key ranges cannot be compared: compare the whole key sets at once.
+    if (!table.keyOrdered) return this.compareAllKeys(source, plan, result);
+    const rangeSize = this.config.key_range_size;
     const batch = Math.min(rangeSize, 50_000);
 
     // Pass 1: every source key, summarized per range (bounds, count, hash sum); only the summaries are kept.
@@ -658,15 +670,36 @@ class SyncRun {
     const whole = await summarizeRange(this.client, plan, { after: null, through: null });
     if (whole.count === total && whole.hashSum === totalSum.toString()) return;
 
-    // Pass 3: range by range; only ranges that differ have their keys compared one by one.
+    // Pass 3: the ranges that differ (in a transaction, so the planner uses the key index: see inTransaction).
+    const differing: typeof ranges = [];
     for (const range of ranges) {
       if (this.options.signal?.aborted) throw STOPPED;
-      // In a transaction with the planner told to use the key index (see inTransaction).
       const target = await this.inTransaction(() => summarizeRange(this.client, plan, range));
-      if (target.count === range.count && target.hashSum === range.hashSum.toString()) continue;
+      if (target.count !== range.count || target.hashSum !== range.hashSum.toString()) differing.push(range);
+    }
+    if (differing.length > Math.max(4, ranges.length / 8)) return this.compareAllKeys(source, plan, result);
+    for (const range of differing) {
       const keys = await source.readKeys(table, { afterKey: range.after, through: range.through, limit: Number.MAX_SAFE_INTEGER });
       await this.repairRange(source, plan, range, keys, keys.map(keyHash), result);
     }
+  }
+
+  /** Compares the whole key sets at once (see compareKeySets), then repairs what differs. */
+  private async compareAllKeys(source: SyncSource, plan: TablePlan, result: TableResult): Promise<void> {
+    const signal = this.options.signal;
+    async function* sourceKeys(): AsyncGenerator<KeyValues[]> {
+      let after: KeyValues | null = null;
+      for (;;) {
+        if (signal?.aborted) throw STOPPED;
+        const keys = await source.readKeys(plan.source, { afterKey: after, limit: 50_000 });
+        if (keys.length === 0) return;
+        yield keys;
+        if (keys.length < 50_000) return;
+        after = keys[keys.length - 1]!;
+      }
+    }
+    const { gone, missing } = await compareKeySets(this.client, plan, sourceKeys(), keyHash);
+    await this.applyRepair(source, plan, gone, missing, result);
   }
 
   private async repairRange(source: SyncSource, plan: TablePlan, range: KeyRange, keys: KeyValues[], hashes: number[], result: TableResult): Promise<void> {
@@ -675,9 +708,14 @@ class SyncRun {
     const targetKeys = await this.inTransaction(() => keysInRange(this.client, plan, range));
     const targetSet = new Map(targetKeys.map((t) => [JSON.stringify(t.key), t.hash]));
     const gone = targetKeys.filter((t) => !sourceKeys.has(JSON.stringify(t.key))).map((t) => t.key);
-    const failedKeys = this.failedThisRun.get(plan.table);
-    const missing = keys.filter((key, index) => targetSet.get(JSON.stringify(key)) !== hashes[index] && !failedKeys?.has(JSON.stringify(key)));
+    const missing = keys.filter((key, index) => targetSet.get(JSON.stringify(key)) !== hashes[index]);
+    await this.applyRepair(source, plan, gone, missing, result);
+  }
 
+  /** Deletes what the source no longer has and writes what the target lacks (except rows that failed this run). */
+  private async applyRepair(source: SyncSource, plan: TablePlan, gone: KeyValues[], allMissing: KeyValues[], result: TableResult): Promise<void> {
+    const failedKeys = this.failedThisRun.get(plan.table);
+    const missing = failedKeys ? allMissing.filter((key) => !failedKeys.has(JSON.stringify(key))) : allMissing;
     for (let start = 0; start < gone.length; start += 1000) {
       const chunk = gone.slice(start, start + 1000);
       await this.inTransaction(async () => {

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { LcsError } from '../core/errors.js';
 import { quoteIdent, validateIdentifier } from '../core/database.js';
-import { copyLines } from './copy.js';
+import { copyLines, encodeCopyLine } from './copy.js';
 import type { KeyValues, SourceTable, TargetType } from './sources/types.js';
 
 /**
@@ -119,8 +119,9 @@ export interface TablePlan {
   source: SourceTable;
   /** Quoted `schema.table`. */
   qualified: string;
-  /** Quoted name of the staging table (temporary, emptied at each commit). */
+  /** Quoted name of the staging table (temporary, emptied at each commit; created on first use: ensureStage). */
   stage: string;
+  stageCreated: boolean;
   /** Key columns with their target types. */
   key: Array<{ name: string; type: string }>;
   /** Columns added to the target in this run (schema drift). */
@@ -230,28 +231,18 @@ export async function prepareTable(
 
   // The trigger that marks rows changed by anyone but the sync (conflict detection). Its WHEN clause is evaluated
   // without calling the function, so the sync's own bulk writes pay almost nothing for it.
-  await client.query(
-    `create or replace trigger lcs_note_target_change before insert or update on ${qualified}
-       for each row when (current_setting('${SYNC_WRITER_SETTING}', true) is distinct from 'on')
-       execute function sync_metadata.note_target_change()`,
-  );
-
-  const stage = quoteIdent(`lcs_stage_${stageIndex ?? 0}`);
-  if (stageIndex !== null) {
-    // Same column types and collations as the target (so row hashes and key comparisons agree), no constraints.
-    const { rows: defs } = await client.query<{ ddl: string }>(
-      `select format('%I %s%s', a.attname, format_type(a.atttypid, a.atttypmod),
-                     case when a.attcollation <> 0 and a.attcollation <> t.typcollation then ' collate ' || a.attcollation::regcollation::text else '' end) as ddl
-         from pg_attribute a join pg_type t on t.oid = a.atttypid
-        where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped order by a.attnum`,
-      [qualified],
+  const trigger = await client.query(`select 1 from pg_trigger where tgrelid = to_regclass($1) and tgname = 'lcs_note_target_change'`, [qualified]);
+  if (trigger.rowCount === 0) {
+    await client.query(
+      `create or replace trigger lcs_note_target_change before insert or update on ${qualified}
+         for each row when (current_setting('${SYNC_WRITER_SETTING}', true) is distinct from 'on')
+         execute function sync_metadata.note_target_change()`,
     );
-    await client.query(`drop table if exists pg_temp.${stage}`);
-    await client.query(`create temp table ${stage} (${defs.map((d) => d.ddl).join(', ')}) on commit delete rows`);
   }
 
+  const stage = `pg_temp.${quoteIdent(`lcs_stage_${stageIndex ?? 0}`)}`;
   const key = source.key.map((name) => ({ name, type: byName.get(name)?.type ?? effective.columns.find((c) => c.name === name)!.type }));
-  return { schema, table: source.name, source: effective, qualified, stage: `pg_temp.${stage}`, key, addedColumns, created };
+  return { schema, table: source.name, source: effective, qualified, stage, stageCreated: false, key, addedColumns, created };
 }
 
 async function describeColumns(client: pg.ClientBase, qualified: string): Promise<TargetColumnInfo[] | null> {
@@ -414,9 +405,29 @@ export async function mergeStage(client: pg.ClientBase, plan: TablePlan, full: b
   return { inserted: Number(rows[0]?.inserted ?? 0), updated: Number(rows[0]?.updated ?? 0) };
 }
 
+/**
+ * Creates the staging table when a page first needs it (most incremental runs write nothing): same column types and
+ * collations as the target (so hashes and key comparisons agree), no constraints.
+ */
+export async function ensureStage(client: pg.ClientBase, plan: TablePlan): Promise<void> {
+  if (plan.stageCreated) return;
+  const { rows: defs } = await client.query<{ ddl: string }>(
+    `select format('%I %s%s', a.attname, format_type(a.atttypid, a.atttypmod),
+                   case when a.attcollation <> 0 and a.attcollation <> t.typcollation then ' collate ' || a.attcollation::regcollation::text else '' end) as ddl
+       from pg_attribute a join pg_type t on t.oid = a.atttypid
+      where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped order by a.attnum`,
+    [plan.qualified],
+  );
+  await client.query(`drop table if exists ${plan.stage}`);
+  await client.query(`create temp table ${plan.stage.replace(/^pg_temp\./, '')} (${defs.map((d) => d.ddl).join(', ')}) on commit delete rows`);
+  plan.stageCreated = true;
+}
+
 /** Drops the staging table once its table is done: every temporary ON COMMIT table costs each later commit. */
 export async function dropStage(client: pg.ClientBase, plan: TablePlan): Promise<void> {
+  if (!plan.stageCreated) return;
   await client.query(`drop table if exists ${plan.stage}`);
+  plan.stageCreated = false;
 }
 
 /** Empties the staging table (it is also emptied by every commit). */
@@ -471,6 +482,44 @@ export async function summarizeTable(client: pg.ClientBase, plan: TablePlan): Pr
     params,
   );
   return { count: Number(rows[0]?.n ?? 0), low: rows[0]?.low ?? '0', high: rows[0]?.high ?? '0' };
+}
+
+/**
+ * Compares whole key sets in Postgres: the source's keys (with their key hashes) are streamed into a temporary
+ * table in batches (memory stays bounded), then two anti-joins list the synced target rows the source no longer has
+ * (`gone`) and the source keys without an equal synced target row (`missing`). One transaction, dropped at commit.
+ */
+export async function compareKeySets(
+  client: pg.ClientBase,
+  plan: TablePlan,
+  sourceKeys: AsyncIterable<KeyValues[]>,
+  hash: (key: KeyValues) => number,
+): Promise<{ gone: KeyValues[]; missing: KeyValues[] }> {
+  const temp = quoteIdent('lcs_source_keys');
+  const keyColumns = plan.key.map((k) => quoteIdent(k.name)).join(', ');
+  const join = plan.key.map((k) => `t.${quoteIdent(k.name)} = s.${quoteIdent(k.name)}`).join(' and ');
+  const synced = `t.${quoteIdent(BOOKKEEPING_COLUMNS.keyHash)} is not null and t.${quoteIdent(BOOKKEEPING_COLUMNS.deletedAt)} is null`;
+  const keyArray = (alias: string) => `array[${plan.key.map((k) => `${alias}.${quoteIdent(k.name)}::text`).join(', ')}]`;
+  await client.query('begin');
+  try {
+    await client.query(`create temp table ${temp} (${plan.key.map((k) => `${quoteIdent(k.name)} ${castType(k.type)}`).join(', ')}, h bigint) on commit drop`);
+    for await (const keys of sourceKeys) {
+      await copyLines(client, `copy ${temp} (${keyColumns}, h) from stdin`, keys.map((key) => encodeCopyLine([...key, String(hash(key))])));
+    }
+    await client.query(`analyze ${temp}`);
+    const gone = await client.query<{ key: string[] }>(
+      `select ${keyArray('t')} as key from ${plan.qualified} t where ${synced} and not exists (select 1 from ${temp} s where ${join})`,
+    );
+    const missing = await client.query<{ key: string[] }>(
+      `select ${keyArray('s')} as key from ${temp} s
+        where not exists (select 1 from ${plan.qualified} t where ${join} and ${synced} and t.${quoteIdent(BOOKKEEPING_COLUMNS.keyHash)} = s.h)`,
+    );
+    await client.query('commit');
+    return { gone: gone.rows.map((r) => r.key), missing: missing.rows.map((r) => r.key) };
+  } catch (error) {
+    await client.query('rollback').catch(() => undefined);
+    throw error;
+  }
 }
 
 /** Keys (as text) and stored key hashes of the synced rows in a key range. */

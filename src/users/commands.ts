@@ -312,7 +312,7 @@ async function runSyncCommand(options: SyncCommandOptions): Promise<number> {
         // Users still get their own recorded error (fast, not retried): `--retry-failed` picks them up later.
         out(`⚠ ${describeError(error)}`);
         out('  Every user will fail with this reason until LibreChat is reachable; then run with --retry-failed.');
-        provisioner.trip(isLcsMessage(error));
+        provisioner.trip(firstLine(error));
       }
 
       if (!options.yes) {
@@ -362,7 +362,7 @@ async function runSyncCommand(options: SyncCommandOptions): Promise<number> {
   }
 }
 
-function isLcsMessage(error: unknown): string {
+function firstLine(error: unknown): string {
   return describeError(error).split('\n')[0] ?? 'LibreChat is not reachable';
 }
 

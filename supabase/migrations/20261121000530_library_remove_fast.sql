@@ -17,6 +17,14 @@
 -- * rows are locked and updated through their primary key (`id = any(…)`);
 -- * plan_cache_mode = force_custom_plan: every call is planned for the table as it is now, never with a plan cached
 --   when the table was empty.
+--
+-- The same cached-plan trap holds for lcs_record_usage (end of this file): with a plan cached while agent_library was
+-- empty and analyzed, 20,000 rows later it scanned the whole table once per event (500 x 19,501 rows, 4 s per batch
+-- of 500); planned per call it stays at ~40 ms per batch, and its planning costs nothing measurable.
+-- lcs_upsert_agents / lcs_upsert_prompts keep their cached plans: they join on the unique (organization, id) key, so
+-- a plan cached on a small table stays index-driven (at worst, cached on an empty analyzed table, one hash of the
+-- table per batch: linear, not per item), while planning them per call doubled their time (their custom plans
+-- join the batch with itself by position).
 
 create or replace function public.lcs_remove_agents(items jsonb) returns jsonb
 language plpgsql
@@ -276,3 +284,6 @@ revoke all on function public.lcs_remove_agents(jsonb) from public, anon, authen
 revoke all on function public.lcs_remove_prompts(jsonb) from public, anon, authenticated;
 grant execute on function public.lcs_remove_agents(jsonb) to service_role;
 grant execute on function public.lcs_remove_prompts(jsonb) to service_role;
+
+-- Planned per call, for the table as it is now (see the header); its body is unchanged.
+alter function public.lcs_record_usage(jsonb) set plan_cache_mode = force_custom_plan;

@@ -43,8 +43,9 @@ describe.skipIf(!mongoUrl)(`delivery survives outages and crashes (${reason ?? '
       mongoose: librechat.connection,
       sharing: 'organization',
       logger: silentLogger,
-      retryDelayMs: 20,
-      maxRetryDelayMs: 250,
+      // Production backs off to 30 s; 2 s keeps the test short without hammering LibreChat's MongoDB meanwhile.
+      retryDelayMs: 50,
+      maxRetryDelayMs: 2000,
     });
     alice = await librechat.createUser({ email: 'alice@org.example', name: 'Alice' });
     const { rows } = await db.pool.query(`insert into public.organizations (name, slug) values ('Org', 'org') returning id`);

@@ -99,15 +99,17 @@ describe('tenant sync engine on Open WebUI SQLite', () => {
     f.db.prepare(`delete from tag where user_id = ?`).run(users[2]);
     f.db.prepare(`update auth set active = 0 where id = ?`).run(users[3]); // auth has no cursor column
     f.db.prepare(`update tag set meta = '{"changed": "without any timestamp"}' where user_id = ?`).run(users[0]);
+    // The row with the highest key of a table without a cursor: past the source's last key.
+    f.db.prepare(`delete from auth where id = (select max(id) from auth)`).run();
 
     const hard = await syncTenant({ pool: db.pool, tenant: 'hard_del' });
     expect(hard).toMatchObject({ status: 'completed', error: null });
-    expect(hard.rowsDeleted).toBe(2);
+    expect(hard.rowsDeleted).toBe(3);
     await expectEqual(f, 'hard_del');
     expect((await db.pool.query(`select count(*)::int as n from hard_del.chat`)).rows[0].n).toBe(4);
 
     const soft = await syncTenant({ pool: db.pool, tenant: 'soft_del' });
-    expect(soft.rowsDeleted).toBe(2);
+    expect(soft.rowsDeleted).toBe(3);
     await expectEqual(f, 'soft_del');
     const kept = await db.pool.query(`select count(*)::int as n from soft_del.chat where _lcs_deleted_at is not null`);
     expect(kept.rows[0].n).toBe(1);
@@ -142,6 +144,22 @@ describe('tenant sync engine on Open WebUI SQLite', () => {
     const paired = await syncTenant({ pool: db.pool, tenant: 'imported' });
     expect(paired.rowsDeleted).toBe(1);
     await expectEqual(f, 'imported');
+  });
+
+  it('a mass delete (many differences) is found by one bulk comparison of the key sets, old-timestamp imports too', async () => {
+    const f = fixture();
+    const user = f.insertUser();
+    for (let i = 0; i < 120; i++) f.insertChat(user, { id: `chat-${String(i).padStart(3, '0')}` });
+    await registerTenant(db.pool, { name: 'mass_delete', source: f.file, config: { key_range_size: 10, lookback_seconds: 0 } });
+    await syncTenant({ pool: db.pool, tenant: 'mass_delete' });
+    f.db.prepare(`delete from chat where cast(substr(id, 6) as integer) % 3 = 0`).run();
+    for (let i = 0; i < 5; i++) {
+      f.db.prepare(`insert into chat (id, user_id, title, chat, created_at, updated_at, archived, meta) values (?, ?, 'old', '{}', 1000, 1000, 0, '{}')`).run(`imported-${i}`, user);
+    }
+    const result = await syncTenant({ pool: db.pool, tenant: 'mass_delete' });
+    expect(result).toMatchObject({ status: 'completed', rowsDeleted: 40 });
+    expect(result.tables.find((t) => t.table === 'chat')).toMatchObject({ pass: 'incremental', deleted: 40, inserted: 5 });
+    await expectEqual(f, 'mass_delete');
   });
 
   it('schema drift: a new source column is added and filled; an incompatible change stops only that table', async () => {
