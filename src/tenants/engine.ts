@@ -517,6 +517,14 @@ class SyncRun {
       return { conflicts, merged };
     };
 
+    // Undo the page's direct COPY and continue through the staging table (created outside any savepoint).
+    const leaveDirect = async () => {
+      await this.client.query('rollback to savepoint lcs_page');
+      await this.client.query('release savepoint lcs_page');
+      mode.direct = false;
+      await ensureStage(this.client, plan);
+    };
+
     const written: number[] = [];
     if (good.length > 0) {
       // Outside the savepoint: a rollback to it must not take the staging table away.
@@ -529,8 +537,8 @@ class SyncRun {
         } catch (error) {
           // The direct path met a key that exists after all: from now on this pass goes through the merge.
           if (!mode.direct || (error as { code?: string }).code !== '23505') throw error;
-          await this.client.query('rollback to savepoint lcs_page');
-          mode.direct = false;
+          await leaveDirect();
+          await this.client.query('savepoint lcs_page');
           outcome = await applyBatch(good);
         }
         await this.client.query('release savepoint lcs_page');
@@ -538,8 +546,8 @@ class SyncRun {
         written.push(...good);
       } catch (error) {
         if (!isRowError(error)) throw error;
-        await this.client.query('rollback to savepoint lcs_page');
-        mode.direct = false;
+        if (mode.direct) await leaveDirect();
+        else await this.client.query('rollback to savepoint lcs_page');
         for (const index of good) {
           await this.client.query('savepoint lcs_row');
           try {
@@ -563,6 +571,9 @@ class SyncRun {
       delta.rowsSynced += outcome.merged.inserted + outcome.merged.updated;
       delta.conflicts += outcome.conflicts;
     }
+
+    // Pages loaded directly into the empty table hold exactly the source's keys: the comparison moves past them.
+    if (mode.comparedThrough !== undefined && rows.length > 0) mode.comparedThrough = rows[rows.length - 1]!.key;
 
     if (failures.length > 0) {
       this.tablesWithFailures.add(plan.table);

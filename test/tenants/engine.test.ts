@@ -304,6 +304,28 @@ describe('tenant sync engine on Open WebUI SQLite', () => {
     await expectEqual(f, 'restore');
   });
 
+  it('a first load that meets an existing key falls back from COPY to the merge', async () => {
+    const f = fixture();
+    const user = f.insertUser();
+    for (let i = 0; i < 20; i++) f.insertChat(user, { id: `chat-${String(i).padStart(2, '0')}` });
+    await registerTenant(db.pool, { name: 'fallback', source: f.file, config: { page_size: 5 } });
+    // While the empty table is being loaded, a row with a later key appears (here: written by a trigger when
+    // chat-05 arrives), so the page holding chat-15 cannot be COPYed as new rows.
+    await db.pool.query(`
+      create function fallback.plant_row() returns trigger language plpgsql as $$
+      begin
+        if new.id = 'chat-05' then
+          insert into fallback.chat (id, user_id, title, created_at, updated_at, archived, meta) values ('chat-15', 'x', 'planted', 1, 1, false, '{}');
+        end if;
+        return null;
+      end $$;
+      create trigger plant after insert on fallback.chat for each row execute function fallback.plant_row();`);
+    const result = await syncTenant({ pool: db.pool, tenant: 'fallback' });
+    expect(result).toMatchObject({ status: 'completed', error: null });
+    expect(result.tables.find((t) => t.table === 'chat')).toMatchObject({ inserted: 19, updated: 1 }); // chat-15 was merged into the planted row
+    await expectEqual(f, 'fallback');
+  });
+
   it('WAL source: a consistent snapshot while a writer keeps committing', async () => {
     const f = fixture({ wal: true });
     f.seedBasic(2);
