@@ -45,6 +45,7 @@ import {
   copyIntoTarget,
   targetIsEmpty,
   targetRowStates,
+  targetRowStatesForKeys,
   summarizeTable,
 } from './target.js';
 
@@ -499,6 +500,15 @@ class SyncRun {
         return !state || state.sourceHash !== hashes[i] || state.changedInTarget || state.deleted || state.detached;
       });
       mode.comparedThrough = through;
+    }
+    // Incremental pages re-read rows (equal timestamps, the lookback): rows whose source hash is already in the
+    // target are skipped before staging.
+    if (!mode.full && !mode.direct && good.length > 0) {
+      const states = await targetRowStatesForKeys(this.client, plan, good.map((i) => rows[i]!.key));
+      good = good.filter((i) => {
+        const state = states.get(JSON.stringify(rows[i]!.key));
+        return !state || state.sourceHash !== hashes[i] || state.deleted || state.detached;
+      });
     }
     if (good.length === 0) whilePostgresWorks?.();
 

@@ -579,6 +579,20 @@ export async function targetRowStates(client: pg.ClientBase, plan: TablePlan, ra
   return new Map(rows.map((r) => [JSON.stringify(r.key), { key: r.key, sourceHash: r.h, changedInTarget: r.changed, deleted: r.deleted, detached: r.detached }]));
 }
 
+/** What the target holds for these keys (any rows, soft-deleted or detached included), by key JSON. */
+export async function targetRowStatesForKeys(client: pg.ClientBase, plan: TablePlan, keys: KeyValues[]): Promise<Map<string, TargetRowState>> {
+  const { sourceHash, targetChangedAt, deletedAt, keyHash } = BOOKKEEPING_COLUMNS;
+  const params = plan.key.map((_, index) => keys.map((key) => key[index] ?? null));
+  const { rows } = await client.query<{ key: string[]; h: string | null; changed: boolean; deleted: boolean; detached: boolean }>(
+    `select array[${plan.key.map((k) => `t.${quoteIdent(k.name)}::text`).join(', ')}] as key, t.${quoteIdent(sourceHash)}::text as h,
+            t.${quoteIdent(targetChangedAt)} is not null as changed, t.${quoteIdent(deletedAt)} is not null as deleted,
+            t.${quoteIdent(keyHash)} is null as detached
+       from ${plan.qualified} t join (${keyValuesTable(plan, 1)}) k on ${keyJoin(plan, 't', 'k')}`,
+    params,
+  );
+  return new Map(rows.map((r) => [JSON.stringify(r.key), { key: r.key, sourceHash: r.h, changedInTarget: r.changed, deleted: r.deleted, detached: r.detached }]));
+}
+
 /** Removes rows the source no longer has, or marks them deleted (soft). Returns how many rows it touched. */
 export async function deleteRows(client: pg.ClientBase, plan: TablePlan, keys: KeyValues[], soft: boolean): Promise<number> {
   if (keys.length === 0) return 0;

@@ -62,6 +62,9 @@ interface TableInfo {
   cursorIndex: string | null;
 }
 
+/** Up to this many changed rows, an incremental pass lists their keys in one scan (see rowsFromChangedKeys). */
+const CHANGED_KEYS_MAX = 50_000;
+
 /** Incremental pages of one pass read by a sequential scan before switching to the key index (see readRows). */
 const MAX_SEQUENTIAL_SCANS = 8;
 
@@ -106,6 +109,7 @@ class SqliteSource implements OpenWebUiSqliteSource {
   private readonly statements = new Map<string, Database.Statement>();
   private readonly cursorIndexDecisions = new Map<string, boolean>();
   private readonly sequentialScans = new Map<string, number>();
+  private readonly changedKeys = new Map<string, { keys: KeyValues[]; next: number; last: string | null } | null>();
   private keyHashFunctions = false;
 
   constructor(
@@ -146,7 +150,9 @@ class SqliteSource implements OpenWebUiSqliteSource {
         from = `${from} indexed by ${q(info.cursorIndex!)}`;
         where.push(`${cursor} >= ?`);
       } else {
-        // No cursor index: one sequential scan sorting only the matching rows beats walking the key index, which
+        const listed = await this.rowsFromChangedKeys(info, table, options);
+        if (listed) return listed;
+        // No cursor index: a sequential scan sorting only the matching rows beats walking the key index, which
         // costs a random row lookup per row of the table (5–10× slower). Many pages of changes walk the key index.
         const scans = this.sequentialScans.get(`${table.name}\u0000${options.cursorFrom}`) ?? 0;
         if (scans < MAX_SEQUENTIAL_SCANS) {
@@ -170,6 +176,47 @@ class SqliteSource implements OpenWebUiSqliteSource {
       rows.push(row);
       bytes += row.bytes;
       if (bytes >= options.maxBytes) break;
+    }
+    return rows;
+  }
+
+  /**
+   * Incremental pages of a table without a cursor index: ONE sequential scan lists the keys of the changed rows
+   * (when there are at most CHANGED_KEYS_MAX), then pages are fetched by key. Serves only a pass that reads its
+   * pages in order from the start; anything else (a resumed pass) returns null and reads with scans.
+   */
+  private async rowsFromChangedKeys(info: TableInfo, table: SourceTable, options: ReadRowsOptions): Promise<SourceRow[] | null> {
+    const cacheKey = `${table.name}\u0000${options.cursorFrom}`;
+    let list = this.changedKeys.get(cacheKey);
+    if (list === undefined) {
+      if (options.afterKey !== null) return null;
+      const cursor = q(table.cursor!.column);
+      const keys = this.statement(
+        `select ${table.key.map(q).join(', ')} from ${q(table.name)} not indexed where (${cursor} >= ? or ${cursor} is null)
+          order by ${table.key.map(q).join(', ')} limit ${CHANGED_KEYS_MAX + 1}`,
+      )
+        .raw(true)
+        .all(this.bindValue(info, table.cursor!.column, options.cursorFrom!)) as unknown[][];
+      list = keys.length > CHANGED_KEYS_MAX ? null : { keys: keys.map((raw) => raw.map((v) => keyText(v) ?? '')), next: 0, last: null };
+      this.changedKeys.set(cacheKey, list);
+    }
+    if (!list) return null;
+    if ((options.afterKey === null ? null : JSON.stringify(options.afterKey)) !== list.last) return null;
+    const rows: SourceRow[] = [];
+    let bytes = 0;
+    // Rows deleted since the scan are skipped; the page is filled up to `limit` so a short page still means "last".
+    while (rows.length < options.limit && bytes < options.maxBytes && list.next < list.keys.length) {
+      const slice = list.keys.slice(list.next, list.next + (options.limit - rows.length));
+      const byKey = new Map((await this.readRowsByKeys(table, slice)).map((row) => [JSON.stringify(row.key), row]));
+      for (const key of slice) {
+        list.next++;
+        const row = byKey.get(JSON.stringify(key));
+        if (!row) continue;
+        rows.push(row);
+        list.last = JSON.stringify(row.key);
+        bytes += row.bytes;
+        if (bytes >= options.maxBytes) break;
+      }
     }
     return rows;
   }
