@@ -78,6 +78,17 @@ export interface DashboardReconcile {
 export interface DashboardLibrary {
   organizations: DashboardLibraryOrganization[];
   last_reconcile: DashboardReconcile | null;
+  /** Delivery health that LibreChat processes reported in the last 10 minutes (queue depth, last error). */
+  processes: DashboardLibraryProcess[];
+}
+
+export interface DashboardLibraryProcess {
+  process_id: string;
+  depth: number;
+  delivered: number;
+  failures: number;
+  last_error: string | null;
+  reported_at: string;
 }
 
 export interface DashboardNode {
@@ -224,7 +235,7 @@ async function readUserStates(pool: pg.Pool): Promise<DashboardUserSource[]> {
 }
 
 async function readLibrary(pool: pg.Pool): Promise<DashboardLibrary> {
-  const [organizations, lastReconcile] = await Promise.all([
+  const [organizations, lastReconcile, processes] = await Promise.all([
     pool.query<Record<string, unknown>>(
       `select organization_id::text, organization_name, organization_slug, agents_active, agents_total, agents_deleted,
               prompts_active, prompts_total, prompts_deleted, last_synced_at, last_used_at
@@ -233,8 +244,10 @@ async function readLibrary(pool: pg.Pool): Promise<DashboardLibrary> {
         limit 500`,
     ),
     readLastReconcile(pool),
+    readLibraryProcesses(pool),
   ]);
   return {
+    processes,
     organizations: organizations.rows.map((row) => ({
       organization_id: String(row.organization_id),
       organization_name: String(row.organization_name),
@@ -250,6 +263,27 @@ async function readLibrary(pool: pg.Pool): Promise<DashboardLibrary> {
     })),
     last_reconcile: lastReconcile,
   };
+}
+
+/** Health rows reported by LibreChat processes (src/library/client.ts) in the last 10 minutes; none when absent. */
+async function readLibraryProcesses(pool: pg.Pool): Promise<DashboardLibraryProcess[]> {
+  try {
+    const { rows } = await pool.query<{ key: string; value: Record<string, unknown>; updated_at: Date }>(
+      `select key, value, updated_at from sync_metadata.state
+        where key like 'library.health.%' and updated_at > now() - interval '10 minutes'
+        order by key limit 50`,
+    );
+    return rows.map((row) => ({
+      process_id: row.key.slice('library.health.'.length),
+      depth: Number(row.value.depth ?? 0),
+      delivered: Number(row.value.delivered ?? 0),
+      failures: Number(row.value.failures ?? 0),
+      last_error: typeof row.value.lastError === 'string' ? row.value.lastError : null,
+      reported_at: row.updated_at.toISOString(),
+    }));
+  } catch {
+    return [];
+  }
 }
 
 /** The last reconcile summary, when one was recorded; null when none was (or the state table is missing). */

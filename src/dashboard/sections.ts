@@ -183,9 +183,25 @@ function libraryTable(library: DashboardLibrary, now: Date): SafeHtml {
       </tr>`,
     )}</tbody>
   </table>`;
+  const processes =
+    library.processes.length === 0
+      ? html`<p class="muted small">No LibreChat process has reported its delivery queue in the last 10 minutes.</p>`
+      : html`<table>
+    <thead><tr><th>LibreChat process</th><th class="num">Queue depth</th><th class="num">Delivered</th><th class="num">Failures</th><th>Last error</th><th>Reported</th></tr></thead>
+    <tbody>${library.processes.map(
+      (proc) => html`<tr data-process="${proc.process_id}">
+        <td>${proc.process_id}</td>
+        <td class="num">${formatNumber(proc.depth)}</td>
+        <td class="num">${formatNumber(proc.delivered)}</td>
+        <td class="num">${formatNumber(proc.failures)}</td>
+        <td>${proc.last_error ?? '—'}</td>
+        <td>${timeCell(proc.reported_at, now)}</td>
+      </tr>`,
+    )}</tbody>
+  </table>`;
   return html`${organizations}
   <p class="reconcile">${reconcileLine}</p>
-  <p class="muted small">Queue depth and the last delivery error live in each LibreChat process (its logs and health); this shows what Postgres holds.</p>`;
+  ${processes}`;
 }
 
 // ── cluster nodes ───────────────────────────────────────────────────────────────────────────────────────────────

@@ -1,5 +1,6 @@
 import { createClient } from '@supabase/supabase-js';
 import type { RequestHandler } from 'express';
+import { hostname } from 'node:os';
 import WebSocket from 'ws';
 import { createPool } from '../core/database.js';
 import { createLogger, type Logger } from '../core/logger.js';
@@ -17,6 +18,7 @@ import { LibreChatSource, type MongoDbLike } from './librechat-source.js';
 import { resolveLibraryOptions, type LibreChatSupabaseOptions } from './options.js';
 import { OrganizationResolver, type OrganizationRef } from './organizations.js';
 import { createPgLibraryStore, createRpcLibraryStore, LibraryStoreError, type LibraryStore } from './store.js';
+import { reconcileLibrary } from './reconcile.js';
 import { LibrarySync } from './sync.js';
 import { createPostgresTransport, createSupabaseTransport, type RpcTransport } from './transport.js';
 
@@ -147,6 +149,35 @@ export function createLibreChatSupabase(options: LibreChatSupabaseOptions & Orga
   });
   organizationAccess.loop.start();
 
+  // Report delivery health to Postgres, so the dashboard and operators see this process's queue and last error.
+  const processId = `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 80)}:${process.pid}`;
+  const reportHealth = () =>
+    transport
+      .call('lcs_report_library_health', {
+        process_id: processId,
+        report: { ...sync.stats(), usagePending: usage.depth, transport: resolved.transport, reportedAt: new Date().toISOString() },
+      })
+      .catch((error: unknown) => logger.debug('could not report library health', { error }));
+  const healthInterval = resolved.healthReportIntervalMs ?? 15_000;
+  const healthTimer = healthInterval > 0 ? setInterval(() => void reportHealth(), healthInterval) : undefined;
+  healthTimer?.unref();
+
+  // Optional periodic reconciliation in the LibreChat process (the durable backstop, without a cron job).
+  let reconciling = false;
+  const reconcileTimer =
+    resolved.reconcileIntervalMs && resolved.reconcileIntervalMs > 0
+      ? setInterval(() => {
+          if (reconciling) return;
+          reconciling = true;
+          reconcileLibrary({ sync, source, store, transport, logger })
+            .catch((error: unknown) => logger.warn('periodic library reconcile failed', { error }))
+            .finally(() => {
+              reconciling = false;
+            });
+        }, resolved.reconcileIntervalMs)
+      : undefined;
+  reconcileTimer?.unref();
+
   async function flush(): Promise<void> {
     await pending.idle();
     await sync.flush();
@@ -167,6 +198,9 @@ export function createLibreChatSupabase(options: LibreChatSupabaseOptions & Orga
       });
       const outcome = await Promise.race([flush().then(() => 'flushed' as const, () => 'failed' as const), timedOut]);
       clearTimeout(timer);
+      clearInterval(healthTimer);
+      clearInterval(reconcileTimer);
+      if (healthInterval > 0) await reportHealth();
       await organizationAccess.close();
       const left = sync.close();
       usage.close();

@@ -29,6 +29,8 @@ export interface LibreChatSupabaseOptions {
   maxRetryDelayMs?: number;
   usageFlushIntervalMs?: number;
   organizationCacheTtlMs?: number;
+  /** Report delivery health (queue depth, last error) to Postgres every N ms for the dashboard (default 15 s; 0: off). */
+  healthReportIntervalMs?: number;
   /** Run `library reconcile` in the background every N ms (0/undefined: off). */
   reconcileIntervalMs?: number;
 }
@@ -47,6 +49,7 @@ const optionsSchema = z
     usageFlushIntervalMs: z.number().int().positive().optional(),
     organizationCacheTtlMs: z.number().int().nonnegative().optional(),
     reconcileIntervalMs: z.number().int().nonnegative().optional(),
+    healthReportIntervalMs: z.number().int().nonnegative().optional(),
   })
   .passthrough();
 
