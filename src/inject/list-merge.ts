@@ -125,29 +125,81 @@ export function projectPromptGroup(item: OrganizationPromptListItem, organizatio
 }
 
 /**
+ * What a merge needs from the organization's items for one filter: their keys, the matching ones and their
+ * projections. Computed once per cached item list and filter (the list is replaced, never mutated, when the cache
+ * refreshes), so a list request does not rebuild 50 projected items: it only looks at LibreChat's page.
+ */
+interface Prepared {
+  organizationKeys: Set<string>;
+  injectableKeys: Set<string>;
+  /** Each matching item's keys and its (frozen, shared) projection, in the organization's order. */
+  injectable: Array<{ keys: string[]; doc: Readonly<Doc> }>;
+}
+
+const PREPARED_PER_LIST = 64;
+const preparedByList = new WeakMap<readonly unknown[], Map<string, Prepared>>();
+
+function prepared<T>(all: T[], cacheKey: string, build: () => Prepared): Prepared {
+  let byKey = preparedByList.get(all);
+  if (!byKey) {
+    byKey = new Map();
+    preparedByList.set(all, byKey);
+  }
+  let found = byKey.get(cacheKey);
+  if (!found) {
+    if (byKey.size >= PREPARED_PER_LIST) byKey.clear(); // searches vary without bound: keep memory bounded
+    found = build();
+    byKey.set(cacheKey, found);
+  }
+  return found;
+}
+
+function freezeProjection(doc: Doc): Readonly<Doc> {
+  for (const value of Object.values(doc)) if (value && typeof value === 'object') Object.freeze(value);
+  return Object.freeze(doc);
+}
+
+/**
  * Merges organization items into one page of LibreChat's items (the pagination rule above). `keysOf` gives the ids
- * an item is known by (agents: `id` and `_id`); `injectable` are the organization items matching the filters.
+ * an item is known by (agents: `id` and `_id`); `filter` selects the organization items matching the request
+ * (null: none), `filterKey` names that filter for the memo.
  */
 function mergePage<T>(
   page: Doc[],
   options: {
     firstPage: boolean;
     all: T[];
-    injectable: T[];
+    filter: ((item: T) => boolean) | null;
+    filterKey: string;
     keysOfItem: (item: T) => string[];
     keysOfDoc: (doc: Doc) => string[];
     project: (item: T) => Doc;
     organizationId: string;
   },
 ): Doc[] {
-  const organizationKeys = new Set(options.all.flatMap(options.keysOfItem));
-  const injectableKeys = new Set(options.injectable.flatMap(options.keysOfItem));
+  const { organizationKeys, injectableKeys, injectable } = prepared(options.all, `${options.organizationId}\u0000${options.filterKey}`, () => {
+    const matching = options.filter ? options.all.filter(options.filter) : [];
+    const entries = matching.map((item) => ({ keys: options.keysOfItem(item), doc: freezeProjection(options.project(item)) }));
+    return {
+      organizationKeys: new Set(options.all.flatMap(options.keysOfItem)),
+      injectableKeys: new Set(entries.flatMap((entry) => entry.keys)),
+      injectable: entries,
+    };
+  });
   const isOrganizationDoc = (doc: Doc) => options.keysOfDoc(doc).some((key) => organizationKeys.has(key));
   const flagged = page.map((doc) => (doc && typeof doc === 'object' && isOrganizationDoc(doc) ? { ...doc, ...mark(options.organizationId) } : doc));
   if (!options.firstPage) return flagged.filter((doc) => !(doc && typeof doc === 'object' && options.keysOfDoc(doc).some((key) => injectableKeys.has(key))));
   const shown = new Set(page.flatMap((doc) => (doc && typeof doc === 'object' ? options.keysOfDoc(doc) : [])));
-  const added = options.injectable.filter((item) => !options.keysOfItem(item).some((key) => shown.has(key))).map(options.project);
+  const added = injectable.filter((entry) => !entry.keys.some((key) => shown.has(key))).map((entry) => entry.doc as Doc);
   return [...flagged, ...added];
+}
+
+/** The query parameters the filters read (agentFilter, promptFilter): together they name a filter. */
+const AGENT_FILTER_PARAMS = ['requiredPermission', 'mine', 'promoted', 'category', 'search'] as const;
+const PROMPT_FILTER_PARAMS = ['category', 'name'] as const;
+
+function filterKeyOf(query: Query, names: readonly string[]): string {
+  return JSON.stringify(names.map((name) => text(query, name) ?? null));
 }
 
 const agentKeys = (item: OrganizationAgentListItem) => [item.librechat_agent_id, item.librechat_mongo_id].filter((key): key is string => !!key);
@@ -158,12 +210,12 @@ const promptDocKeys = (doc: Doc) => (doc._id !== undefined && doc._id !== null ?
 /** `GET /api/agents`: v0.8 `{object, data, first_id, last_id, has_more, after}` and v0.7 `{data, has_more, …}`. */
 export function mergeAgentList(body: unknown, query: Query, items: OrganizationAgentListItem[], organizationId: string): unknown {
   if (!body || typeof body !== 'object' || !Array.isArray((body as { data?: unknown }).data)) return body;
-  const filter = agentFilter(query);
   const list = body as { data: Doc[] };
   const data = mergePage(list.data, {
     firstPage: isFirstPage(query),
     all: items,
-    injectable: filter ? items.filter(filter) : [],
+    filter: agentFilter(query),
+    filterKey: filterKeyOf(query, AGENT_FILTER_PARAMS),
     keysOfItem: agentKeys,
     keysOfDoc: agentDocKeys,
     project: (item) => projectAgent(item, organizationId),
@@ -175,11 +227,13 @@ export function mergeAgentList(body: unknown, query: Query, items: OrganizationA
 /** `GET /api/prompts/all` (an array) and `GET /api/prompts/groups` (`{promptGroups, …}`). */
 export function mergePromptList(body: unknown, shape: 'prompt-array' | 'prompt-groups', query: Query, items: OrganizationPromptListItem[], organizationId: string): unknown {
   const filter = promptFilter(query);
+  const filterKey = filterKeyOf(query, PROMPT_FILTER_PARAMS);
   const merge = (page: Doc[], firstPage: boolean) =>
     mergePage(page, {
       firstPage,
       all: items,
-      injectable: filter ? items.filter(filter) : [],
+      filter,
+      filterKey,
       keysOfItem: promptKeys,
       keysOfDoc: promptDocKeys,
       project: (item) => projectPromptGroup(item, organizationId),

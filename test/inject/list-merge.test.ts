@@ -116,6 +116,23 @@ describe('list merging', () => {
     expect(v07.data).toHaveLength(1);
   });
 
+  it('reuses the projections of one cached list per filter, and a refreshed list is projected anew', () => {
+    const cached = [orgAgent(1), orgAgent(2)];
+    const merge = (items: OrganizationAgentListItem[], query: Record<string, string>, organizationId = ORG) =>
+      (mergeAgentList({ object: 'list', data: [], has_more: false }, query, items, organizationId) as { data: Array<Record<string, unknown>> }).data;
+    const first = merge(cached, {});
+    const second = merge(cached, {});
+    expect(second[0]).toBe(first[0]); // same projection object: nothing rebuilt per request
+    expect(Object.isFrozen(first[0])).toBe(true); // shared, so nobody may change it
+    expect(merge(cached, { search: 'agent 2' }).map((item) => item.id)).toEqual(['agent_org2']);
+    expect(merge(cached, {}, 'another-org')[0]).toMatchObject({ organizationId: 'another-org' });
+    // Many different searches on one list: results stay right (the memo is bounded, entries are rebuilt when evicted).
+    for (let i = 0; i < 200; i += 1) expect(merge(cached, { search: `agent ${1 + (i % 2)}` })).toHaveLength(1);
+    // The cache refreshes by replacing the list: the new content shows.
+    const refreshed = [orgAgent(1, { name: 'Renamed' }), orgAgent(2)];
+    expect(merge(refreshed, {})[0]).toMatchObject({ name: 'Renamed' });
+  });
+
   it('prompts: arrays, pages, system categories', () => {
     const org = [orgPrompt(1, 'writing'), orgPrompt(2, '')];
     const all = mergePromptList([], 'prompt-array', {}, org, ORG) as Array<Record<string, unknown>>;
