@@ -14,7 +14,6 @@ import http from 'node:http';
 import { agentItem } from '../../src/library/items.js';
 import { createPgLibraryStore } from '../../src/library/store.js';
 import type { BenchContext, BenchResult } from '../support/context.js';
-import { startSlowProxy } from '../support/slow-proxy.js';
 import { percentile, round } from '../support/stats.js';
 import { startTsWorker, type TsWorker } from '../support/worker.js';
 import type { AppWorkerData } from './app-worker.js';
@@ -204,8 +203,17 @@ export async function overheadBench(context: BenchContext): Promise<BenchResult[
 
     // 2. The same with Supabase answering 300 ms late (every Postgres round trip of the library is delayed).
     const pgUrl = new URL(database.url);
-    const proxy = await startSlowProxy(pgUrl.hostname, Number(pgUrl.port), SUPABASE_DELAY_MS);
-    closers.push(() => proxy.close());
+    // The proxy runs in its own thread: its timers and copies must not run on this (measuring) event loop.
+    const proxyWorker = startTsWorker(new URL('../support/slow-proxy-worker.ts', import.meta.url), {
+      host: pgUrl.hostname,
+      port: Number(pgUrl.port),
+      delayMs: SUPABASE_DELAY_MS,
+    });
+    const proxy = { port: await proxyWorker.ask<number>({ type: 'port' }) };
+    closers.push(async () => {
+      await proxyWorker.ask({ type: 'close' }, 10_000).catch(() => undefined);
+      await proxyWorker.stop();
+    });
     const slowUrl = new URL(database.url);
     slowUrl.port = String(proxy.port);
     const { default: pg } = await import('pg');

@@ -28,12 +28,10 @@ export interface OrganizationInjector {
   injectOrganizationAgents: RequestHandler;
   /** Mount before LibreChat's /api/prompts router. */
   injectOrganizationPrompts: RequestHandler;
-  /** Drops cached lists now and again shortly after (a local write reaches Supabase a few ms later). */
-  invalidate(organizationId?: string): void;
+  /** Re-reads the cached lists of these organizations (or all) in the background, after our own writes. */
+  refresh(organizations: readonly string[] | 'all'): Promise<void>;
   stats(): InjectStats;
 }
-
-const SETTLE_DELAYS_MS = [300, 2_000];
 
 /**
  * `injectOrganizationAgents` / `injectOrganizationPrompts`: wrap `res.json` of LibreChat's list routes and merge the
@@ -114,10 +112,7 @@ export function createOrganizationInjector(deps: OrganizationInjectorDependencie
   return {
     injectOrganizationAgents: handler('agent'),
     injectOrganizationPrompts: handler('prompt'),
-    invalidate(organizationId) {
-      items.invalidate(organizationId);
-      for (const delay of SETTLE_DELAYS_MS) setTimeout(() => items.invalidate(organizationId), delay).unref?.();
-    },
+    refresh: (organizations) => items.refresh(organizations),
     stats: () => ({ ...items.stats(), ...counters, addedMs: added.summary() }),
   };
 }

@@ -40,10 +40,13 @@ export class OrganizationItems {
   private readonly items = new Map<string, Entry<unknown[]>>();
   private readonly inflight = new Map<string, Flight<unknown>>();
   private readonly breaker: CircuitBreaker;
+  /** Per list key: bumped by every refresh, so a read that started earlier never overwrites a newer one. */
+  private readonly versions = new Map<string, number>();
+  /** Per list key: the refresh running, and whether another must follow it (writes landed meanwhile). */
+  private readonly refreshing = new Map<string, { again: boolean; done: Promise<void> }>();
   private calls = 0;
   private failures = 0;
   private timeouts = 0;
-  private generation = 0;
 
   constructor(
     private readonly deps: {
@@ -91,15 +94,61 @@ export class OrganizationItems {
     return 'wait';
   }
 
-  /** Drops cached lists (all organizations, or one): the next request reads Supabase again. */
-  invalidate(organizationId?: string): void {
-    this.generation += 1;
-    if (!organizationId) {
-      this.items.clear();
-      return;
+  /**
+   * Re-reads the cached lists of these organizations (or all) in the background, after our own writes changed
+   * them. Requests keep being answered from the cache meanwhile (never waiting for Supabase); the new list replaces
+   * it when it arrives. Resolves when the refreshes are done (`flush()` waits for it).
+   */
+  refresh(organizations: readonly string[] | 'all'): Promise<void> {
+    const wanted = organizations === 'all' ? null : new Set(organizations);
+    const keys = [...this.items.keys()].filter((key) => !wanted || wanted.has(key.slice(key.indexOf(':') + 1)));
+    return Promise.all(keys.map((key) => this.refreshKey(key))).then(() => undefined);
+  }
+
+  private refreshKey(key: string): Promise<void> {
+    const running = this.refreshing.get(key);
+    if (running) {
+      running.again = true; // coalesce: one more read after the running one, however many writes land meanwhile
+      return running.done;
     }
-    this.items.delete(`agent:${organizationId}`);
-    this.items.delete(`prompt:${organizationId}`);
+    const state = { again: false, done: Promise.resolve() };
+    state.done = (async () => {
+      do {
+        state.again = false;
+        await this.reload(key);
+      } while (state.again);
+    })().finally(() => this.refreshing.delete(key));
+    this.refreshing.set(key, state);
+    return state.done;
+  }
+
+  private async reload(key: string): Promise<void> {
+    const separator = key.indexOf(':');
+    const kind = key.slice(0, separator) as ItemKind;
+    const organizationId = key.slice(separator + 1);
+    const version = (this.versions.get(key) ?? 0) + 1;
+    this.versions.set(key, version);
+    const markStale = () => {
+      // Could not re-read now: let the next request's stale-while-revalidate path try again.
+      const entry = this.items.get(key);
+      if (entry) entry.loadedAt = Math.min(entry.loadedAt, Date.now() - this.options.cacheTtlMs);
+    };
+    if (!this.breaker.tryAcquire()) return markStale();
+    this.calls += 1;
+    try {
+      const value = await this.readItems(organizationId, kind);
+      this.breaker.success();
+      if (this.versions.get(key) === version) this.items.set(key, { value, loadedAt: Date.now() });
+    } catch (error) {
+      this.failures += 1;
+      this.breaker.failure();
+      markStale();
+      this.deps.logger.debug('organization items could not be refreshed from Supabase', { error });
+    }
+  }
+
+  private readItems(organizationId: string, kind: ItemKind): Promise<unknown[]> {
+    return kind === 'agent' ? this.deps.directory.agentList(organizationId, this.options.maxItems) : this.deps.directory.promptList(organizationId, this.options.maxItems);
   }
 
   stats(): OrganizationItemsStats {
@@ -137,14 +186,14 @@ export class OrganizationItems {
 
   private loadItems(organizationId: string, kind: ItemKind, deadline: number): Promise<unknown[] | undefined> {
     const key = `${kind}:${organizationId}`;
-    const generation = this.generation;
+    const version = this.versions.get(key) ?? 0;
     return this.load<unknown[]>(
       key,
       deadline,
-      () => (kind === 'agent' ? this.deps.directory.agentList(organizationId, this.options.maxItems) : this.deps.directory.promptList(organizationId, this.options.maxItems)),
+      () => this.readItems(organizationId, kind),
       (value) => {
-        // A list read before an invalidation must not be cached after it.
-        if (generation === this.generation) this.items.set(key, { value, loadedAt: Date.now() });
+        // A list read before a refresh started must not overwrite what the refresh reads.
+        if ((this.versions.get(key) ?? 0) === version) this.items.set(key, { value, loadedAt: Date.now() });
       },
     );
   }

@@ -122,6 +122,8 @@ export function createLibreChatSupabase(options: LibreChatSupabaseOptions & Orga
     retryDelayMs: resolved.retryDelayMs,
     maxRetryDelayMs: resolved.maxRetryDelayMs,
     isPermanent: (error) => error instanceof LibraryStoreError && !error.retryable,
+    // Our writes changed these organizations' libraries: refresh their cached lists (never on the request path).
+    onDelivered: (organizationIds) => pending.track(injector.refresh(organizationIds)),
   });
 
   const usage = new UsageBuffer({
@@ -182,10 +184,11 @@ export function createLibreChatSupabase(options: LibreChatSupabaseOptions & Orga
     await pending.idle();
     await sync.flush();
     await usage.flush();
+    await pending.idle(); // list caches refreshed after the writes above
   }
 
   return {
-    syncToSupabase: createSyncMiddleware({ sync, logger, pending, onChange: () => injector.invalidate() }),
+    syncToSupabase: createSyncMiddleware({ sync, logger, pending }),
     trackUsage: createTrackUsageMiddleware({ usage, organizations, logger, pending }),
     injectOrganizationAgents: injector.injectOrganizationAgents,
     injectOrganizationPrompts: injector.injectOrganizationPrompts,

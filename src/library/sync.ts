@@ -59,6 +59,11 @@ export interface LibrarySyncOptions {
   retryDelayMs?: number;
   maxRetryDelayMs?: number;
   isPermanent?: (error: unknown) => boolean;
+  /**
+   * After a batch is written: the organizations whose library changed, or 'all' when items were removed from
+   * organizations not named (a delete, an item moving). The inject caches refresh these, off the request path.
+   */
+  onDelivered?: (organizations: string[] | 'all') => void;
 }
 
 /**
@@ -250,11 +255,24 @@ export class LibrarySync {
     const upsertPrompts = operations.flatMap((op) => (op.type === 'upsertPrompt' ? [op.item] : []));
     const removeAgents = operations.flatMap((op) => (op.type === 'removeAgent' ? [op.removal] : []));
     const removePrompts = operations.flatMap((op) => (op.type === 'removePrompt' ? [op.removal] : []));
+    let removedSomewhere = false;
     if (upsertAgents.length) await writes.upsertAgents(upsertAgents);
-    if (removeAgents.length) await writes.removeAgents(removeAgents);
+    if (removeAgents.length) removedSomewhere = removedAny(await writes.removeAgents(removeAgents)) || removedSomewhere;
     if (upsertPrompts.length) await writes.upsertPrompts(upsertPrompts);
-    if (removePrompts.length) await writes.removePrompts(removePrompts);
+    if (removePrompts.length) removedSomewhere = removedAny(await writes.removePrompts(removePrompts)) || removedSomewhere;
+    if (!this.options.onDelivered || operations.length === 0) return;
+    try {
+      this.options.onDelivered(removedSomewhere ? 'all' : [...new Set([...upsertAgents, ...upsertPrompts].map((item) => item.organizationId))]);
+    } catch (error) {
+      this.options.logger.debug('onDelivered failed', { error });
+    }
   }
+}
+
+/** Whether a remove call took an item out of some library (a summary without counts is taken as yes). */
+function removedAny(summary: unknown): boolean {
+  if (!summary || typeof summary !== 'object' || !('removed' in summary)) return true;
+  return Number((summary as { removed: unknown }).removed) > 0;
 }
 
 function changeKey(change: LibraryChange): string {

@@ -8,8 +8,6 @@ import type { PendingWork } from './pending-work.js';
 export interface SyncMiddlewareDependencies {
   sync: LibrarySync;
   logger: Logger;
-  /** Called after a library change was queued (the inject cache uses it to drop stale lists). */
-  onChange?: () => void;
   pending?: PendingWork;
 }
 
@@ -27,7 +25,6 @@ export function createSyncMiddleware(deps: SyncMiddlewareDependencies): RequestH
           const change = classifyChange(handled);
           if (!change) return;
           deps.sync.notify(change, handled.user);
-          deps.onChange?.();
         } catch (error) {
           deps.logger.warn('could not queue a library change', { error, path: handled.path });
         }
