@@ -10,6 +10,12 @@ export interface CreatePoolOptions {
   applicationName?: string;
   /** Milliseconds to wait for a connection before failing. */
   connectionTimeoutMillis?: number;
+  /**
+   * Milliseconds after which a query that got no answer fails (client side) and its connection is discarded: a
+   * server that stopped answering without closing the connection (a network partition) cannot stall the caller
+   * until the operating system gives up on the socket. Unset: no limit.
+   */
+  queryTimeoutMillis?: number;
 }
 
 /** One pg pool for a connection string. Errors on idle clients are logged by pg and never crash the host. */
@@ -20,6 +26,8 @@ export function createPool(connectionString: string, options: CreatePoolOptions 
     application_name: options.applicationName ?? 'librechat-supabase',
     connectionTimeoutMillis: options.connectionTimeoutMillis ?? 10_000,
     idleTimeoutMillis: 30_000,
+    keepAlive: true,
+    ...(options.queryTimeoutMillis ? { query_timeout: options.queryTimeoutMillis } : {}),
   });
   pool.on('error', () => {
     // An idle client lost its connection; the next query reconnects. Never let this crash the host process.

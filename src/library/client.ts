@@ -73,12 +73,14 @@ export function createLibreChatSupabase(options: LibreChatSupabaseOptions & Orga
   let store: LibraryStore;
   let transport: RpcTransport;
   if (resolved.transport === 'postgres') {
-    const pool = createPool(resolved.databaseUrl!, { max: 4, applicationName: 'librechat-supabase library' });
+    // A Supabase that stops answering (a partition, not a refusal) must not hold a delivery forever: the batch
+    // fails after the timeout and is retried like any outage.
+    const pool = createPool(resolved.databaseUrl!, { max: 4, applicationName: 'librechat-supabase library', queryTimeoutMillis: resolved.requestTimeoutMs ?? REQUEST_TIMEOUT_MS });
     store = createPgLibraryStore(pool);
     transport = createPostgresTransport(pool);
     closers.push(() => pool.end());
   } else {
-    const client = createSupabaseClient(resolved.supabaseUrl!, resolved.supabaseServiceRoleKey!);
+    const client = createSupabaseClient(resolved.supabaseUrl!, resolved.supabaseServiceRoleKey!, resolved.requestTimeoutMs ?? REQUEST_TIMEOUT_MS);
     store = createRpcLibraryStore(client);
     transport = createSupabaseTransport(client);
   }
@@ -234,9 +236,23 @@ function toOrganizationRef(value: unknown): OrganizationRef | null {
   return { id: row.id, librechatGroupId: typeof row.librechat_group_id === 'string' ? row.librechat_group_id : null };
 }
 
-function createSupabaseClient(url: string, key: string) {
+/** Default for `requestTimeoutMs`: the longest a Supabase call may go unanswered before it fails and is retried. */
+const REQUEST_TIMEOUT_MS = 60_000;
+
+function withTimeout(signal: AbortSignal | null | undefined, ms: number): AbortSignal {
+  const timeout = AbortSignal.timeout(ms);
+  if (!signal) return timeout;
+  if (typeof AbortSignal.any === 'function') return AbortSignal.any([signal, timeout]);
+  return signal; // Node < 20.3: the caller's own signal only
+}
+
+function createSupabaseClient(url: string, key: string, requestTimeoutMs: number) {
   return createClient(url, key, {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+    global: {
+      // supabase-js waits forever by default; bound every call like the direct Postgres transport does.
+      fetch: (input, init) => fetch(input, { ...init, signal: withTimeout(init?.signal, requestTimeoutMs) }),
+    },
     // Node 20 has no global WebSocket; supabase-js's realtime client needs one even when unused.
     realtime: { transport: WebSocket as unknown as never },
   });

@@ -33,6 +33,11 @@ export interface LibreChatSupabaseOptions {
   healthReportIntervalMs?: number;
   /** Run `library reconcile` in the background every N ms (0/undefined: off). */
   reconcileIntervalMs?: number;
+  /**
+   * A Supabase call that gets no answer within this many ms fails and is retried (default 60 s): a network that
+   * silently drops traffic cannot stall delivery until the operating system abandons the connection.
+   */
+  requestTimeoutMs?: number;
 }
 
 const optionsSchema = z
@@ -50,6 +55,7 @@ const optionsSchema = z
     organizationCacheTtlMs: z.number().int().nonnegative().optional(),
     reconcileIntervalMs: z.number().int().nonnegative().optional(),
     healthReportIntervalMs: z.number().int().nonnegative().optional(),
+    requestTimeoutMs: z.number().int().positive().optional(),
   })
   .passthrough();
 

@@ -9,7 +9,12 @@ export interface TcpProxy {
   port: number;
   /** Drops every connection and refuses new ones. */
   cut(): Promise<void>;
-  /** Accepts connections again on the same port. */
+  /**
+   * A silent partition: connections stay open and new ones are accepted, but nothing passes in either direction
+   * (no refusal, no reset), until `restore`.
+   */
+  hang(): void;
+  /** Accepts connections again on the same port (and lets traffic pass again after `hang`). */
   restore(): Promise<void>;
   close(): Promise<void>;
 }
@@ -18,6 +23,7 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
   const port = await freePort();
   const sockets = new Set<net.Socket>();
   let server: net.Server | null = null;
+  let hanging = false;
 
   const listen = () =>
     new Promise<void>((resolve, reject) => {
@@ -33,7 +39,12 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
         };
         client.on('error', drop).on('close', drop);
         upstream.on('error', drop).on('close', drop);
-        client.pipe(upstream).pipe(client);
+        client.on('data', (chunk: Buffer) => {
+          if (!hanging) upstream.write(chunk);
+        });
+        upstream.on('data', (chunk: Buffer) => {
+          if (!hanging) client.write(chunk);
+        });
       });
       server.once('error', reject);
       server.listen(port, '127.0.0.1', () => resolve());
@@ -48,5 +59,16 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
   };
 
   await listen();
-  return { port, cut: stop, restore: async () => (server ? undefined : listen()), close: stop };
+  return {
+    port,
+    cut: stop,
+    hang() {
+      hanging = true;
+    },
+    async restore() {
+      hanging = false;
+      if (!server) await listen();
+    },
+    close: stop,
+  };
 }
