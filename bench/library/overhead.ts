@@ -8,7 +8,8 @@
  * alternating between the two, so a load spike on the shared machine hits both alike.
  * Routes: the agent list (inject merges the organization's items from its cache), a chat (SSE; trackUsage counts
  * it at finish), an agent update (sync queues a change, delivered in the background: Mongo read + Postgres write).
- * Then everything again with the library pointed at Postgres through a proxy that answers 300 ms late.
+ * Then everything again with the library pointed at Postgres through a proxy that answers 300 ms late, and with
+ * Supabase down (connections refused).
  */
 import http from 'node:http';
 import { agentItem } from '../../src/library/items.js';
@@ -257,6 +258,31 @@ export async function overheadBench(context: BenchContext): Promise<BenchResult[
         `after measuring: queue depth ${afterMeasuring.queue.depth}, delivered ${afterMeasuring.queue.delivered}, uses pending ${afterMeasuring.usage.pending}; ` +
         `flush took ${round(flushSeconds, 1)} s → depth ${drained.queue.depth}, delivered ${drained.queue.delivered}, uses written ${drained.usage.written}, failures ${drained.queue.failures}; ` +
         `inject: ${warm} warm-up rounds, ${warmStats.timeouts} Supabase calls past the 250 ms deadline while warming, ${afterMeasuring.inject.timeouts - warmStats.timeouts} while measuring, breaker ${afterMeasuring.inject.breaker.state}`,
+    });
+
+    // 3. Supabase down (connections refused) the whole time: changes and uses wait in memory, lists go out as
+    // LibreChat sent them (the breaker is open), and LibreChat's response time must not move.
+    await slow.close();
+    closers.splice(closers.length - 1, 1);
+    const { freePort } = await import('../../src/core/net.js');
+    const downUrl = new URL(database.url);
+    downUrl.port = String(await freePort()); // nothing listens there
+    const down = await startServer({ mode: 'library', member, agentIds, databaseUrl: downUrl.toString(), mongoUrl });
+    closers.push(() => down.close());
+    for (let i = 0; i < 50; i += 1) {
+      await call(down, 'list', i, agentIds);
+      await call(down, 'update', i, agentIds);
+    }
+    for (const { route, label } of ROUTES) {
+      context.log(`overhead, Supabase down: ${label}`);
+      rows.push(...phaseRows('Supabase down: ', label, await measurePhase(baseline, down, route, agentIds, sizes)));
+    }
+    const downHealth = await down.health();
+    rows.push({
+      name: 'Supabase down: changes kept queued for retry',
+      value: downHealth.queue.depth,
+      unit: 'changes',
+      note: `queue depth ${downHealth.queue.depth} (distinct agents changed), ${downHealth.queue.failures} failed delivery attempts so far, last error: ${downHealth.queue.lastError ?? 'none'}; uses pending ${downHealth.usage.pending}; inject breaker ${downHealth.inject.breaker.state}`,
     });
   } finally {
     for (const close of closers.reverse()) await close().catch(() => undefined);

@@ -25,7 +25,7 @@ import { createPostgresTransport, createSupabaseTransport, type RpcTransport } f
 export interface LibraryHealth {
   transport: 'postgres' | 'supabase-rpc';
   queue: DeliveryStats;
-  usage: { pending: number; recorded: number; written: number; lastError: string | null };
+  usage: { pending: number; recorded: number; written: number; withoutOrganization: number; lastError: string | null };
   /** Supabase → LibreChat: groups, grants and templates (background loop). */
   access: OrganizationAccessHealth;
   /** List injection: cache, Supabase calls, circuit breaker. */
@@ -131,6 +131,7 @@ export function createLibreChatSupabase(options: LibreChatSupabaseOptions & Orga
   const usage = new UsageBuffer({
     logger,
     intervalMs: resolved.usageFlushIntervalMs,
+    resolveOrganization: async (user) => (await organizations.forUser(user))?.id ?? null,
     write: async (entries) => {
       await store.recordUsage(
         entries.map((entry) => ({
@@ -191,7 +192,7 @@ export function createLibreChatSupabase(options: LibreChatSupabaseOptions & Orga
 
   return {
     syncToSupabase: createSyncMiddleware({ sync, logger, pending }),
-    trackUsage: createTrackUsageMiddleware({ usage, organizations, logger, pending }),
+    trackUsage: createTrackUsageMiddleware({ usage, logger, pending }),
     injectOrganizationAgents: injector.injectOrganizationAgents,
     injectOrganizationPrompts: injector.injectOrganizationPrompts,
     organizationAccess,
@@ -221,7 +222,7 @@ export function createLibreChatSupabase(options: LibreChatSupabaseOptions & Orga
       return {
         transport: resolved.transport,
         queue: sync.stats(),
-        usage: { pending: usage.depth, recorded: usage.recorded, written: usage.written, lastError: usage.lastError },
+        usage: { pending: usage.depth, recorded: usage.recorded, written: usage.written, withoutOrganization: usage.withoutOrganization, lastError: usage.lastError },
         access: organizationAccess.health(),
         inject: injector.stats(),
       };

@@ -54,6 +54,8 @@ export class DeliveryQueue<T> {
     lastDeliveredAt: null,
   };
   private idleWaiters: Array<() => void> = [];
+  /** Changes taken out of `pending` by the batch being written now (still undelivered: counted in the depth). */
+  private inFlight = 0;
 
   constructor(private readonly options: DeliveryOptions<T>) {
     this.batchSize = options.batchSize ?? 500;
@@ -80,9 +82,9 @@ export class DeliveryQueue<T> {
     this.schedule();
   }
 
-  /** Current depth, counters and last error. */
+  /** Current depth (queued and being written), counters and last error. */
   getStats(): DeliveryStats {
-    return { ...this.stats, depth: this.pending.size };
+    return { ...this.stats, depth: this.pending.size + this.inFlight };
   }
 
   /** Resolves once every change queued so far has been delivered (keeps retrying while the store is down). */
@@ -124,8 +126,10 @@ export class DeliveryQueue<T> {
       const keys = [...this.pending.keys()].slice(0, this.batchSize);
       const batch = keys.map((key) => this.pending.get(key)!);
       for (const key of keys) this.pending.delete(key);
+      this.inFlight = batch.length;
       try {
         await this.deliverIsolatingPermanentFailures(batch);
+        this.inFlight = 0;
         this.consecutiveFailures = 0;
         this.stats.delivered += batch.length;
         this.stats.lastDeliveredAt = new Date().toISOString();
@@ -134,6 +138,7 @@ export class DeliveryQueue<T> {
         keys.forEach((key, index) => {
           if (!this.pending.has(key)) this.pending.set(key, batch[index]!);
         });
+        this.inFlight = 0;
         this.consecutiveFailures += 1;
         this.stats.failures += 1;
         this.stats.lastError = describeError(error);

@@ -2,13 +2,11 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from '../core/logger.js';
 import { classifyUsage } from '../middleware/classify.js';
 import { observeResponse } from '../middleware/response.js';
-import type { OrganizationResolver } from '../library/organizations.js';
 import type { UsageBuffer } from './usage-buffer.js';
 import type { PendingWork } from '../middleware/pending-work.js';
 
 export interface TrackUsageDependencies {
   usage: UsageBuffer;
-  organizations: OrganizationResolver;
   logger: Logger;
   pending?: PendingWork;
 }
@@ -19,7 +17,8 @@ const STREAM_ERROR = /(^|\n)event:\s*error\b|"error"\s*:\s*true/;
 /**
  * `trackUsage`: counts an agent chat that completed without error (a streamed chat is counted when its response
  * finishes) and a prompt use (`POST /api/prompts/groups/:id/use`, 2xx). Views are never uses. The count goes to
- * the user's organization library, as an increment, off the request path.
+ * the user's organization library, as an increment, off the request path (the organization is resolved when the
+ * usage buffer is written).
  */
 export function createTrackUsageMiddleware(deps: TrackUsageDependencies): RequestHandler {
   return function trackUsage(req: Request, res: Response, next: NextFunction) {
@@ -39,19 +38,14 @@ export function createTrackUsageMiddleware(deps: TrackUsageDependencies): Reques
           if (event.kind === 'agent' && STREAM_ERROR.test(handled.streamTail)) return;
           const user = handled.user;
           if (!user) return;
-          const at = new Date();
-          return deps.organizations
-            .forUser(user)
-            .then((organization) => {
-              if (!organization) return;
-              deps.usage.record({
-                organizationId: organization.id,
-                itemType: event.kind === 'agent' ? 'agent' : 'prompt',
-                librechatId: event.kind === 'agent' ? event.agentId : event.groupId,
-                at,
-              });
-            })
-            .catch((error: unknown) => deps.logger.warn('could not resolve the organization for a usage event', { error }));
+          // Counted now; the user's organization is looked up when the buffer is written (cached, and retried
+          // while Supabase is down), so no use is lost to an outage.
+          deps.usage.record({
+            user,
+            itemType: event.kind === 'agent' ? 'agent' : 'prompt',
+            librechatId: event.kind === 'agent' ? event.agentId : event.groupId,
+            at: new Date(),
+          });
         },
         { captureStream: event.kind === 'agent', pending: deps.pending },
       );

@@ -31,7 +31,12 @@ describe.skipIf(!mongoUrl)(`a silent partition from Supabase (${reason ?? 'real 
     librechat = await createLibreChatDouble({
       mongoUrl: mongoDatabaseUrl(mongoUrl!, 'lcs_partition'),
       jwtSecret: JWT_SECRET,
-      beforeRouters: (app) => app.use('/api/agents', (req: Request, res: Response, next: NextFunction) => lcs.syncToSupabase(req, res, next)),
+      beforeRouters: (app) =>
+        app.use(
+          '/api/agents',
+          (req: Request, res: Response, next: NextFunction) => lcs.syncToSupabase(req, res, next),
+          (req: Request, res: Response, next: NextFunction) => lcs.trackUsage(req, res, next),
+        ),
     });
     const viaProxy = new URL(db.url);
     viaProxy.host = `127.0.0.1:${proxy.port}`;
@@ -86,5 +91,42 @@ describe.skipIf(!mongoUrl)(`a silent partition from Supabase (${reason ?? 'real 
     const landed = new Set(rows.map((row) => row.librechat_agent_id));
     for (const id of ids) expect(landed.has(id)).toBe(true);
     expect(lcs.health().queue.depth).toBe(0);
+  }, 120_000);
+
+  it('counts every chat made while Supabase is unreachable, even for a user whose organization was never looked up', async () => {
+    // A fresh process (cold caches) whose Supabase is down from the start.
+    await lcs.close({ timeoutMs: 2000 });
+    await proxy.cut();
+    const viaProxy = new URL(db.url);
+    viaProxy.host = `127.0.0.1:${proxy.port}`;
+    lcs = createLibreChatSupabase({
+      databaseUrl: viaProxy.toString(),
+      mongoose: librechat.connection,
+      sharing: 'organization',
+      logger: silentLogger,
+      requestTimeoutMs: 1_000,
+      usageFlushIntervalMs: 100,
+      healthReportIntervalMs: 0,
+    });
+    const { rows: agents } = await db.pool.query<{ librechat_agent_id: string; usage_count: string }>(
+      `select librechat_agent_id, usage_count from public.agent_library where organization_id = $1 and name = 'Warm'`,
+      [orgId],
+    );
+    const agentId = agents[0]!.librechat_agent_id;
+    const auth = { Authorization: `Bearer ${alice.token}` };
+    for (let i = 0; i < 15; i += 1) {
+      const chat = await request(librechat.app).post('/api/agents/chat').set(auth).send({ agent_id: agentId, text: `hi ${i}`, endpoint: 'agents' });
+      expect(chat.status).toBe(200);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500)); // several flush attempts fail meanwhile
+    const during = lcs.health().usage;
+    expect(during.pending).toBe(15);
+    expect(during.lastError).toBeTruthy();
+
+    await proxy.restore();
+    await lcs.flush();
+    const { rows } = await db.pool.query<{ usage_count: string }>('select usage_count from public.agent_library where librechat_agent_id = $1', [agentId]);
+    expect(Number(rows[0]!.usage_count)).toBe(Number(agents[0]!.usage_count) + 15);
+    expect(lcs.health().usage).toMatchObject({ pending: 0, withoutOrganization: 0 });
   }, 120_000);
 });
