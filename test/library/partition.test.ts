@@ -25,6 +25,23 @@ describe.skipIf(!mongoUrl)(`a silent partition from Supabase (${reason ?? 'real 
   let alice: DoubleUser;
   let orgId: string;
 
+  /** The library of one LibreChat process, reaching Postgres through the proxy, with short timeouts. */
+  function libraryViaProxy(): LibreChatSupabase {
+    const viaProxy = new URL(db.url);
+    viaProxy.host = `127.0.0.1:${proxy.port}`;
+    return createLibreChatSupabase({
+      databaseUrl: viaProxy.toString(),
+      mongoose: librechat.connection,
+      sharing: 'organization',
+      logger: silentLogger,
+      requestTimeoutMs: 1_000,
+      retryDelayMs: 50,
+      maxRetryDelayMs: 500,
+      usageFlushIntervalMs: 100,
+      healthReportIntervalMs: 0,
+    });
+  }
+
   beforeAll(async () => {
     const target = new URL(db.url);
     proxy = await startTcpProxy(target.hostname, Number(target.port));
@@ -38,18 +55,7 @@ describe.skipIf(!mongoUrl)(`a silent partition from Supabase (${reason ?? 'real 
           (req: Request, res: Response, next: NextFunction) => lcs.trackUsage(req, res, next),
         ),
     });
-    const viaProxy = new URL(db.url);
-    viaProxy.host = `127.0.0.1:${proxy.port}`;
-    lcs = createLibreChatSupabase({
-      databaseUrl: viaProxy.toString(),
-      mongoose: librechat.connection,
-      sharing: 'organization',
-      logger: silentLogger,
-      requestTimeoutMs: 1_000,
-      retryDelayMs: 50,
-      maxRetryDelayMs: 500,
-      healthReportIntervalMs: 0,
-    });
+    lcs = libraryViaProxy();
     alice = await librechat.createUser({ email: 'alice@partition.example', name: 'Alice' });
     const { rows } = await db.pool.query(`insert into public.organizations (name, slug) values ('Partitioned', 'partitioned') returning id`);
     orgId = rows[0].id;
@@ -97,17 +103,7 @@ describe.skipIf(!mongoUrl)(`a silent partition from Supabase (${reason ?? 'real 
     // A fresh process (cold caches) whose Supabase is down from the start.
     await lcs.close({ timeoutMs: 2000 });
     await proxy.cut();
-    const viaProxy = new URL(db.url);
-    viaProxy.host = `127.0.0.1:${proxy.port}`;
-    lcs = createLibreChatSupabase({
-      databaseUrl: viaProxy.toString(),
-      mongoose: librechat.connection,
-      sharing: 'organization',
-      logger: silentLogger,
-      requestTimeoutMs: 1_000,
-      usageFlushIntervalMs: 100,
-      healthReportIntervalMs: 0,
-    });
+    lcs = libraryViaProxy();
     const { rows: agents } = await db.pool.query<{ librechat_agent_id: string; usage_count: string }>(
       `select librechat_agent_id, usage_count from public.agent_library where organization_id = $1 and name = 'Warm'`,
       [orgId],
