@@ -77,9 +77,14 @@ export class OrganizationItems {
     const now = Date.now();
     const userKey = keyOfUser(user);
     const cachedUser = this.users.get(userKey);
+    const userAge = cachedUser ? now - cachedUser.loadedAt : Infinity;
     let organization: OrganizationRef | null;
-    if (cachedUser && now - cachedUser.loadedAt < this.options.cacheTtlMs) organization = cachedUser.value;
-    else if (this.cannotCall(`user:${userKey}`)) organization = cachedUser ? cachedUser.value : null;
+    if (cachedUser && userAge < this.options.cacheTtlMs) organization = cachedUser.value;
+    else if (cachedUser && userAge < this.options.maxStaleMs) {
+      // Known user, answer stale: the membership is re-read in the background, never on the request path.
+      organization = cachedUser.value;
+      void this.loadUser(user, userKey, now);
+    } else if (this.cannotCall(`user:${userKey}`)) organization = cachedUser ? cachedUser.value : null;
     else return 'wait';
     if (!organization) return null;
     const key = `${kind}:${organization.id}`;
@@ -164,13 +169,22 @@ export class OrganizationItems {
   private async organizationOf(user: LibreChatRequestUser, deadline: number): Promise<OrganizationRef | null> {
     const key = keyOfUser(user);
     const cached = this.users.get(key);
-    if (cached && Date.now() - cached.loadedAt < this.options.cacheTtlMs) return cached.value;
-    const value = await this.load(`user:${key}`, deadline, () => this.deps.resolveOrganization(user), (organization) => {
+    const age = cached ? Date.now() - cached.loadedAt : Infinity;
+    if (cached && age < this.options.cacheTtlMs) return cached.value;
+    if (cached && age < this.options.maxStaleMs) {
+      void this.loadUser(user, key, Date.now()); // refresh in the background, answer with what we have
+      return cached.value;
+    }
+    const value = await this.loadUser(user, key, deadline);
+    if (value === undefined) return cached ? cached.value : null;
+    return value;
+  }
+
+  private loadUser(user: LibreChatRequestUser, key: string, deadline: number): Promise<OrganizationRef | null | undefined> {
+    return this.load(`user:${key}`, deadline, () => this.deps.resolveOrganization(user), (organization) => {
       if (this.users.size > 50_000) this.users.clear();
       this.users.set(key, { value: organization, loadedAt: Date.now() });
     });
-    if (value === undefined) return cached ? cached.value : null;
-    return value;
   }
 
   private async itemsOf(organizationId: string, kind: ItemKind, deadline: number): Promise<unknown[] | null> {

@@ -90,4 +90,26 @@ describe('organization items cache refresh', () => {
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(items.peek(user, 'agent')).toMatchObject({ items: [{ name: 'v3' }] }); // the peek above revalidated it
   });
+
+  it('a known user whose membership is past its TTL is answered from the cache while it is re-read', async () => {
+    const { directory, reads } = controllableDirectory();
+    let lookups = 0;
+    const resolveOrganization = async () => {
+      lookups += 1;
+      return { id: ORG } as never;
+    };
+    const items = new OrganizationItems({ resolveOrganization, directory, logger: silentLogger }, { ...options, cacheTtlMs: 20 });
+    const first = items.get(user, 'agent');
+    await tick();
+    reads.shift()!.resolve([{ name: 'v1' }]);
+    await first;
+    expect(lookups).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 40)); // past the TTL of the user and of the list
+    const now = items.peek(user, 'agent');
+    expect(now).toMatchObject({ organizationId: ORG, items: [{ name: 'v1' }] }); // not 'wait': no request waits
+    await tick();
+    expect(lookups).toBe(2); // the membership was re-read in the background
+    expect(reads).toHaveLength(1); // and so was the list
+    reads.shift()!.resolve([{ name: 'v2' }]);
+  });
 });
