@@ -32,7 +32,7 @@ const ROUTES: Array<{ route: Route; label: string }> = [
 interface LibraryHealth {
   queue: { depth: number; delivered: number; failures: number; lastError: string | null };
   usage: { pending: number; written: number };
-  inject: { merged: number; timeouts: number; cachedOrganizations: number; breaker: { state: string } };
+  inject: { merged: number; timeouts: number; cachedOrganizations: number; breaker: { state: string }; addedMs: { samples: number; p50: number; p99: number; max: number } };
 }
 
 interface Server {
@@ -110,6 +110,8 @@ interface PhaseTimes {
   /** Event-loop busy time per request (ms), background work of the library included. */
   busyBase: number;
   busyWith: number;
+  /** List routes: the time the inject merge itself added, as measured inside the server (last 2,048 lists). */
+  merge?: { p50: number; p99: number; max: number };
 }
 
 /** Strictly alternating requests to the two servers (which one goes first alternates too). */
@@ -131,6 +133,7 @@ async function measurePhase(base: Server, ours: Server, route: Route, agentIds: 
   }
   times.busyBase = ((await base.busy()) - busyBefore[0]) / sizes.requests;
   times.busyWith = ((await ours.busy()) - busyBefore[1]) / sizes.requests;
+  if (route === 'list') times.merge = (await ours.health()).inject.addedMs;
   return times;
 }
 
@@ -152,7 +155,8 @@ function phaseRows(prefix: string, label: string, times: PhaseTimes): BenchResul
         name === 'p50'
           ? `${times.with.length} requests each; with middlewares p50 ${round(percentile(times.with, 0.5))} / p90 ${round(percentile(times.with, 0.9))} / p99 ${round(percentile(times.with, 0.99))} ms, ` +
             `baseline p50 ${round(percentile(times.base, 0.5))} / p90 ${round(percentile(times.base, 0.9))} / p99 ${round(percentile(times.base, 0.99))} ms; ` +
-            `server event loop busy per request ${round(times.busyWith)} vs ${round(times.busyBase)} ms (+${round(times.busyWith - times.busyBase)} ms, background work included)`
+            `server event loop busy per request ${round(times.busyWith)} vs ${round(times.busyBase)} ms (+${round(times.busyWith - times.busyBase)} ms, background work included)` +
+            (times.merge ? `; inject merge alone (timed in the server) p50 ${round(times.merge.p50, 3)} / p99 ${round(times.merge.p99, 3)} / max ${round(times.merge.max, 3)} ms` : '')
           : undefined,
     };
   });
