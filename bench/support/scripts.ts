@@ -13,7 +13,7 @@ export interface ScriptBench {
 
 export const scriptBenches: ScriptBench[] = [
   { name: 'tenants-sync', file: 'bench/tenants-sync.ts', adapt: tenantsSyncRows },
-  { name: 'users-provision', file: 'bench/users-provision.ts', adapt: usersProvisionRows },
+  { name: 'users-provision', file: 'bench/users-provision.ts' },
 ];
 
 export async function runScript(bench: ScriptBench, timeoutMs: number): Promise<BenchResult[]> {
@@ -42,29 +42,6 @@ function parseJson(text: string): unknown {
     const start = trimmed.lastIndexOf('\n{');
     return JSON.parse(start >= 0 ? trimmed.slice(start + 1) : trimmed);
   }
-}
-
-interface UsersProvisionOutput {
-  results: Array<{ name: string; users: number; seconds: number; perSecond: number; note?: string }>;
-  summary: { baseline_per_s: number; bcrypt_limit_per_s: number; targets: { passwords_per_s: number; no_password_per_s: number } };
-}
-
-/** bench/users-provision.ts prints `{bench, results, summary}`: users/s per stage, targets in the summary. */
-function usersProvisionRows(output: unknown): BenchResult[] {
-  const { results, summary } = output as UsersProvisionOutput;
-  return results.map((result) => {
-    const row: BenchResult = { name: result.name, value: result.perSecond, unit: 'users/s', note: `${result.users} users in ${result.seconds} s${result.note ? `, ${result.note}` : ''}` };
-    if (result.name.startsWith('users sync (passwords')) {
-      row.target = { op: '>=', value: summary.targets.passwords_per_s };
-      row.baseline = summary.baseline_per_s;
-    } else if (result.name.startsWith('users sync --no-password')) {
-      row.target = { op: '>=', value: summary.targets.no_password_per_s };
-      row.baseline = summary.baseline_per_s;
-    } else if (result.name.startsWith('mongo provisioner alone')) {
-      row.baseline = summary.baseline_per_s;
-    }
-    return row;
-  });
 }
 
 interface TenantsSyncOutput {

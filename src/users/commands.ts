@@ -207,16 +207,16 @@ export function syncCommand(name = 'sync'): Command {
     new Command(name)
       .description('Provision users in LibreChat with one durable workflow each (legacy-sync-<user id>); safe to re-run')
       .option('--dry-run', 'show what would be synced (count, first 10 with join date and state) and change nothing')
-      .option('--batch-size <n>', 'users enqueued per round trip', '50')
+      .option('--batch-size <n>', 'users enqueued per round trip', '500')
       .option('--force', 'also re-sync fully synced users: new passwords, same LibreChat users (adopted by email)')
       .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
       .option('--retry-failed', 'only users whose last attempt failed')
       .option('--report <file.csv>', 'write one CSV row per user')
       .addOption(new Option('--provisioner <kind>', 'mongo (default with LIBRECHAT_MONGO_URI) or http (LibreChat register API)').choices(['mongo', 'http']))
-      .option('--no-password', 'SSO users: no password or hash, one workflow per batch of --batch-size users (far faster)')
+      .option('--no-password', 'SSO users: no password or hash (far faster)')
       .option('--sso-provider <name>', 'provider stored on --no-password users (LibreChat OpenID expects openid)', 'openid')
       .option('--no-wait', 'return once the workflows are enqueued (the sync service or the next run finishes them)')
-      .option('--concurrency <n>', 'workflows at once (default 16 with passwords, 200 with --no-password)')
+      .option('--concurrency <n>', 'workflows at once (default 128 with passwords, 1000 with --no-password, 16 with the http provisioner)')
       .option('--rate-limit <n/seconds>', 'start at most n workflows per period, e.g. 10/1')
       .option('--tenant-from-organization', "set LibreChat's tenantId to the user's organization")
       .option('--max-attempts <n>', 'attempts per user for network/5xx failures', '3'),
@@ -242,14 +242,15 @@ function parseRateLimit(value: string | undefined): { limitPerPeriod: number; pe
 async function runSyncCommand(options: SyncCommandOptions): Promise<number> {
   const out = (text = '') => process.stdout.write(`${text}\n`);
   const noPassword = !options.password;
-  const batchSize = positiveInt(options.batchSize, '--batch-size', 50);
-  const concurrency = positiveInt(options.concurrency, '--concurrency', noPassword ? 200 : 16);
+  const batchSize = positiveInt(options.batchSize, '--batch-size', 500);
+  const concurrencyOption = options.concurrency === undefined ? undefined : positiveInt(options.concurrency, '--concurrency', 1);
   const maxAttempts = positiveInt(options.maxAttempts, '--max-attempts', 3);
   const rateLimit = parseRateLimit(options.rateLimit);
   if (options.force && options.retryFailed) throw new LcsError('LCS_USAGE', '--force and --retry-failed cannot be combined.');
 
   const config = configFor(options);
-  const pool = createPool(config.supabaseDbUrl!, { max: Math.min(20, concurrency + 4), applicationName: 'librechat-supabase users sync' });
+  // Concurrent workflows share batched statements (see workflow.ts): a few connections serve them all.
+  const pool = createPool(config.supabaseDbUrl!, { max: 10, applicationName: 'librechat-supabase users sync' });
   try {
     await assertUsersSchema(pool);
     // Before any work: the key is there, valid, and the one that wrote the stored passwords.
@@ -323,6 +324,9 @@ async function runSyncCommand(options: SyncCommandOptions): Promise<number> {
         }
       }
 
+      // Steps of concurrent workflows share batched writes, so many in flight keep the batches full (and the
+      // hashers busy); LibreChat's register API (http) is rate-limited and gets few.
+      const concurrency = concurrencyOption ?? (provisioner.kind === 'http' ? 16 : noPassword ? 1000 : 128);
       const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, name: 'librechat-supabase users' });
       const runtime = await launchUsersRuntime({
         databaseUrl: config.supabaseDbUrl!,
@@ -344,7 +348,7 @@ async function runSyncCommand(options: SyncCommandOptions): Promise<number> {
           pool,
           runtime,
           candidates,
-          { ...filter, batchSize, noWait: !options.wait, maxAttempts, tenantFromOrganization: options.tenantFromOrganization, batchWorkflows: noPassword },
+          { ...filter, batchSize, noWait: !options.wait, maxAttempts, tenantFromOrganization: options.tenantFromOrganization },
           progress,
         );
       } finally {

@@ -245,48 +245,79 @@ export async function getLink(db: Queryable, supabaseUserId: string): Promise<Li
   return rows[0] ? toLink(rows[0]) : null;
 }
 
-/** Records which workflow works on a user before it is started, so a crash in between re-uses the same id. */
-export async function assignWorkflow(db: Queryable, supabaseUserId: string, workflowId: string, generation: number): Promise<void> {
-  await db.query(
-    `update lcs_users.librechat_links set workflow_id = $2, workflow_generation = $3 where supabase_user_id = $1`,
-    [supabaseUserId, workflowId, generation],
-  );
-}
-
-/** The stored Fernet token of a user's LibreChat password (null when none). Never logged. */
-export async function readEncryptedPassword(db: Queryable, supabaseUserId: string): Promise<string | null> {
-  const { rows } = await db.query(`select librechat_password_encrypted from lcs_users.librechat_links where supabase_user_id = $1`, [
-    supabaseUserId,
-  ]);
-  return (rows[0]?.librechat_password_encrypted as string | null | undefined) ?? null;
-}
-
-export async function storeEncryptedPassword(db: Queryable, supabaseUserId: string, token: string): Promise<void> {
-  await db.query(
-    `update lcs_users.librechat_links set librechat_password_encrypted = $2, login_method = 'password' where supabase_user_id = $1`,
-    [supabaseUserId, token],
-  );
-}
-
-export async function markAttemptStarted(db: Queryable, supabaseUserId: string): Promise<void> {
-  await db.query(
-    `update lcs_users.librechat_links set attempts = attempts + 1, last_attempt_at = now() where supabase_user_id = $1`,
-    [supabaseUserId],
-  );
-}
-
-export async function recordProvisioned(
+/**
+ * Records which workflow works on each user before it is started (one statement for many users), so a crash in
+ * between re-uses the same id.
+ */
+export async function assignWorkflows(
   db: Queryable,
-  supabaseUserId: string,
-  librechatUserId: string,
-  loginMethod: 'password' | 'sso',
+  rows: Array<{ supabaseUserId: string; workflowId: string; generation: number }>,
 ): Promise<void> {
+  if (rows.length === 0) return;
   await db.query(
-    `update lcs_users.librechat_links
-        set librechat_user_id = $2, login_method = $3, librechat_synced_at = now(), last_error = null,
-            signup_pending_since = null
-      where supabase_user_id = $1`,
-    [supabaseUserId, librechatUserId, loginMethod],
+    `update lcs_users.librechat_links l set workflow_id = u.workflow_id, workflow_generation = u.generation
+       from unnest($1::text[], $2::text[], $3::int[]) as u(id, workflow_id, generation)
+      where l.supabase_user_id = u.id`,
+    [rows.map((r) => r.supabaseUserId), rows.map((r) => r.workflowId), rows.map((r) => r.generation)],
+  );
+}
+
+/** A link with its stored Fernet token (never logged; kept apart from LinkRow so it is not printed by accident). */
+export interface LinkWithPassword {
+  link: LinkRow;
+  encryptedPassword: string | null;
+}
+
+/**
+ * The links of these users (absent: gone from the source or unknown), counting an attempt on each one that is not
+ * excluded. One statement for a whole batch of workflows.
+ */
+export async function claimAttempts(db: Queryable, supabaseUserIds: string[]): Promise<Map<string, LinkWithPassword>> {
+  const { rows } = await db.query(
+    `with attempt as (
+       update lcs_users.librechat_links set attempts = attempts + 1, last_attempt_at = now()
+        where supabase_user_id = any($1::text[]) and excluded_reason is null and missing_from_source_since is null
+     )
+     select ${LINK_COLUMNS}, librechat_password_encrypted
+       from lcs_users.librechat_link_states where supabase_user_id = any($1::text[])`,
+    [supabaseUserIds],
+  );
+  return new Map(rows.map((row) => [row.supabase_user_id as string, { link: toLink(row), encryptedPassword: row.librechat_password_encrypted ?? null }]));
+}
+
+/** The links of these users with their stored tokens, without counting an attempt. */
+export async function readLinks(db: Queryable, supabaseUserIds: string[]): Promise<Map<string, LinkWithPassword>> {
+  const { rows } = await db.query(
+    `select ${LINK_COLUMNS}, librechat_password_encrypted
+       from lcs_users.librechat_link_states where supabase_user_id = any($1::text[])`,
+    [supabaseUserIds],
+  );
+  return new Map(rows.map((row) => [row.supabase_user_id as string, { link: toLink(row), encryptedPassword: row.librechat_password_encrypted ?? null }]));
+}
+
+export async function storeEncryptedPasswords(db: Queryable, rows: Array<{ supabaseUserId: string; token: string }>): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `update lcs_users.librechat_links l set librechat_password_encrypted = u.token, login_method = 'password'
+       from unnest($1::text[], $2::text[]) as u(id, token)
+      where l.supabase_user_id = u.id`,
+    [rows.map((r) => r.supabaseUserId), rows.map((r) => r.token)],
+  );
+}
+
+/** Writes back the LibreChat ids of many users in one statement. */
+export async function recordProvisionedMany(
+  db: Queryable,
+  rows: Array<{ supabaseUserId: string; librechatUserId: string; loginMethod: 'password' | 'sso' }>,
+): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `update lcs_users.librechat_links l
+        set librechat_user_id = u.librechat_user_id, login_method = u.login_method, librechat_synced_at = now(),
+            last_error = null, signup_pending_since = null
+       from unnest($1::text[], $2::text[], $3::text[]) as u(id, librechat_user_id, login_method)
+      where l.supabase_user_id = u.id`,
+    [rows.map((r) => r.supabaseUserId), rows.map((r) => r.librechatUserId), rows.map((r) => r.loginMethod)],
   );
 }
 
@@ -339,53 +370,5 @@ export async function clearSignupPending(db: Queryable, supabaseUserId: string, 
             missing_from_source_since = case when $2 then coalesce(missing_from_source_since, now()) else missing_from_source_since end
       where supabase_user_id = $1`,
     [supabaseUserId, missingFromSource],
-  );
-}
-
-// ------------------------------------------------------------------------------------------ batch (SSO) updates
-
-export async function getLinks(db: Queryable, supabaseUserIds: string[]): Promise<LinkRow[]> {
-  const { rows } = await db.query(`select ${LINK_COLUMNS} from lcs_users.librechat_link_states where supabase_user_id = any($1::text[])`, [
-    supabaseUserIds,
-  ]);
-  return rows.map(toLink);
-}
-
-export async function assignWorkflowMany(db: Queryable, supabaseUserIds: string[], workflowId: string, generation: number): Promise<void> {
-  await db.query(
-    `update lcs_users.librechat_links set workflow_id = $2, workflow_generation = $3 where supabase_user_id = any($1::text[])`,
-    [supabaseUserIds, workflowId, generation],
-  );
-}
-
-export async function markAttemptsStarted(db: Queryable, supabaseUserIds: string[]): Promise<void> {
-  await db.query(
-    `update lcs_users.librechat_links set attempts = attempts + 1, last_attempt_at = now() where supabase_user_id = any($1::text[])`,
-    [supabaseUserIds],
-  );
-}
-
-export async function recordProvisionedMany(
-  db: Queryable,
-  rows: Array<{ supabaseUserId: string; librechatUserId: string; loginMethod: 'password' | 'sso' }>,
-): Promise<void> {
-  if (rows.length === 0) return;
-  await db.query(
-    `update lcs_users.librechat_links l
-        set librechat_user_id = u.librechat_user_id, login_method = u.login_method, librechat_synced_at = now(),
-            last_error = null, signup_pending_since = null
-       from unnest($1::text[], $2::text[], $3::text[]) as u(id, librechat_user_id, login_method)
-      where l.supabase_user_id = u.id`,
-    [rows.map((r) => r.supabaseUserId), rows.map((r) => r.librechatUserId), rows.map((r) => r.loginMethod)],
-  );
-}
-
-export async function recordFailures(db: Queryable, rows: Array<{ supabaseUserId: string; error: string }>): Promise<void> {
-  if (rows.length === 0) return;
-  await db.query(
-    `update lcs_users.librechat_links l set last_error = left(u.error, 2000)
-       from unnest($1::text[], $2::text[]) as u(id, error)
-      where l.supabase_user_id = u.id`,
-    [rows.map((r) => r.supabaseUserId), rows.map((r) => r.error)],
   );
 }

@@ -1,10 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { WorkflowStatus } from '@dbos-inc/dbos-sdk';
 import type pg from 'pg';
 import type { Queryable } from '../core/database.js';
 import {
-  assignWorkflow,
-  assignWorkflowMany,
+  assignWorkflows,
   markMissingFromSource,
   selectCandidates,
   upsertSourceUsers,
@@ -12,11 +10,11 @@ import {
   type LinkRow,
 } from './links.js';
 import type { UserSource } from './sources.js';
-import { isFinished, outcomeOf, type LegacySyncBatchInput, type LegacySyncInput, type LegacySyncOutcome, type UsersRuntime } from './workflow.js';
+import { USERS_WORKFLOW_VERSION, isFinished, outcomeOf, type LegacySyncInput, type LegacySyncOutcome, type UsersRuntime } from './workflow.js';
 
 /**
  * The backfill, source → links → workflows: refresh the link table from the source, pick the users that need work,
- * start (or re-attach to) one durable workflow per user (per batch for SSO users), and follow them to the end.
+ * start (or re-attach to) one durable workflow per user, and follow them to the end.
  */
 
 export interface RefreshResult {
@@ -55,15 +53,13 @@ export function workflowIdFor(link: LinkRow, kind: 'first' | 'retry' | 'force', 
 
 export interface SyncOptions extends CandidateFilter {
   tenantFromOrganization?: boolean;
-  /** Users enqueued per round trip. */
+  /** Users enqueued per round trip (one transaction enqueues the whole batch). */
   batchSize?: number;
   /** Return once every workflow is enqueued instead of following them to the end. */
   noWait?: boolean;
   maxAttempts?: number;
   retryIntervalSeconds?: number;
   pollIntervalMs?: number;
-  /** SSO users (--no-password): one workflow per batch of batchSize users instead of one per user. */
-  batchWorkflows?: boolean;
 }
 
 export interface UserSyncEvent {
@@ -92,28 +88,16 @@ export interface SyncListener {
   finished?(result: UserSyncResult, done: number, total: number): void;
 }
 
+/**
+ * How often every unfinished workflow is looked up: workflows this process runs say when they finish; the sweep
+ * finds those another process ran (a `serve` node dequeues from the same queue).
+ */
+const FULL_STATUS_SWEEP_MS = 5_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Prefix of SSO batch workflows (one workflow per batch of users, see legacyUserSyncBatchWorkflow). */
-export const BATCH_WORKFLOW_PREFIX = 'legacy-sync-batch-';
-
-/** A batch id that names its members and generation, so the same batch retried later gets a new id. */
-export function batchWorkflowId(userIds: string[], generation: number): string {
-  const digest = createHash('sha256').update([...userIds].sort().join('\n')).update(`\n#${generation}`).digest('hex');
-  return `${BATCH_WORKFLOW_PREFIX}${digest.slice(0, 24)}`;
-}
-
-/** One workflow to start (or re-attach to) and the users it serves. */
-interface WorkUnit {
-  workflowId: string;
-  members: LinkRow[];
-  resumed: boolean;
-  start: () => Promise<void>;
-}
-
 /**
- * Starts one workflow per candidate (or, with `batchWorkflows`, per batch of candidates), then waits for all of
- * them unless `noWait`. Users whose recorded workflow has not finished are re-attached to it, never started anew.
+ * Starts one workflow per candidate, then waits for all of them unless `noWait`. Users whose recorded workflow has
+ * not finished are re-attached to it, never started anew.
  */
 export async function runSync(
   pool: pg.Pool,
@@ -122,127 +106,109 @@ export async function runSync(
   options: SyncOptions = {},
   listener: SyncListener = {},
 ): Promise<SyncSummary> {
-  const batchSize = Math.max(1, options.batchSize ?? 50);
+  const batchSize = Math.max(1, options.batchSize ?? 500);
   const summary: SyncSummary = { processed: candidates.length, started: 0, resumed: 0, succeeded: 0, failed: 0, skipped: 0, results: [] };
-  const unfinished = new Map<string, UserSyncEvent[]>();
+  const unfinished = new Map<string, UserSyncEvent>();
   let enqueued = 0;
   let enqueueDone = false;
   let done = 0;
-  const retry = { maxAttempts: options.maxAttempts ?? 3, retryIntervalSeconds: options.retryIntervalSeconds ?? 1 };
 
   const input = (link: LinkRow): LegacySyncInput => ({
     userId: link.supabaseUserId,
     force: options.force ?? false,
     noPassword: options.noPassword ?? false,
     tenantFromOrganization: options.tenantFromOrganization ?? false,
-    ...retry,
-  });
-  const batchInput = (members: LinkRow[]): LegacySyncBatchInput => ({
-    userIds: members.map((link) => link.supabaseUserId),
-    tenantFromOrganization: options.tenantFromOrganization ?? false,
-    ...retry,
-  });
-  /** Re-attach (or start, when recorded but never started) the workflow already recorded for these users. */
-  const recordedUnit = (workflowId: string, members: LinkRow[], resumed: boolean): WorkUnit => ({
-    workflowId,
-    members,
-    resumed,
-    start: () => (workflowId.startsWith(BATCH_WORKFLOW_PREFIX) ? runtime.startBatch(workflowId, batchInput(members)) : runtime.start(workflowId, input(members[0]!))),
+    maxAttempts: options.maxAttempts ?? 3,
+    retryIntervalSeconds: options.retryIntervalSeconds ?? 1,
   });
 
-  /** Per-user units: the recorded workflow when unfinished, else a new `legacy-sync-<id>[-retry|-force-n]`. */
-  const perUserUnits = async (batch: LinkRow[], statuses: Map<string, WorkflowStatus>): Promise<WorkUnit[]> =>
-    Promise.all(
-      batch.map(async (link) => {
+  // Workflows this process finishes say so at once; each poll then reads only their statuses (one small query).
+  const finishedHere = new Set<string>();
+  const stopListening = runtime.onFinished((workflowId) => {
+    if (unfinished.has(workflowId)) finishedHere.add(workflowId);
+  });
+
+  const enqueueAll = async () => {
+    for (let i = 0; i < candidates.length; i += batchSize) {
+      const batch = candidates.slice(i, i + batchSize);
+      const recorded = [...new Set(batch.map((link) => link.workflowId).filter((id): id is string => id !== null))];
+      const statuses = recorded.length > 0 ? await runtime.statuses(recorded) : new Map<string, WorkflowStatus>();
+      const events: UserSyncEvent[] = [];
+      const assigned: Array<{ supabaseUserId: string; workflowId: string; generation: number }> = [];
+      const stale: string[] = [];
+      for (const link of batch) {
         const status = link.workflowId ? statuses.get(link.workflowId) : undefined;
+        const otherVersion = status !== undefined && status.applicationVersion !== undefined && status.applicationVersion !== USERS_WORKFLOW_VERSION;
         // Unfinished (or recorded but never started, a crash in between): the same id, so nothing runs twice.
-        if (link.workflowId && !isFinished(status?.status)) return recordedUnit(link.workflowId, [link], status !== undefined);
+        if (link.workflowId && !isFinished(status?.status) && !otherVersion) {
+          events.push({ link, workflowId: link.workflowId, resumed: status !== undefined });
+          continue;
+        }
+        // An unfinished workflow of an older version is never dequeued by this one: stop it, start a new attempt.
+        if (link.workflowId && otherVersion && !isFinished(status?.status)) stale.push(link.workflowId);
         const kind = !link.workflowId ? 'first' : options.force ? 'force' : 'retry';
         const generation = kind === 'first' ? 0 : link.workflowGeneration + 1;
         const workflowId = workflowIdFor(link, kind, generation);
-        await assignWorkflow(pool, link.supabaseUserId, workflowId, generation);
-        return { workflowId, members: [link], resumed: false, start: () => runtime.start(workflowId, input(link)) };
-      }),
-    );
-
-  /** Batch units: recorded unfinished workflows grouped by id, the rest in new batches of batchSize. */
-  const batchUnits = async (batch: LinkRow[], statuses: Map<string, WorkflowStatus>): Promise<WorkUnit[]> => {
-    const units: WorkUnit[] = [];
-    const attach = new Map<string, LinkRow[]>();
-    const fresh: LinkRow[] = [];
-    for (const link of batch) {
-      const status = link.workflowId ? statuses.get(link.workflowId) : undefined;
-      if (link.workflowId && !isFinished(status?.status)) attach.set(link.workflowId, [...(attach.get(link.workflowId) ?? []), link]);
-      else fresh.push(link);
-    }
-    for (const [workflowId, members] of attach) units.push(recordedUnit(workflowId, members, statuses.has(workflowId)));
-    for (let i = 0; i < fresh.length; i += batchSize) {
-      const members = fresh.slice(i, i + batchSize);
-      const generation = members.some((link) => link.workflowId) ? Math.max(...members.map((link) => link.workflowGeneration)) + 1 : 0;
-      const ids = members.map((link) => link.supabaseUserId);
-      const workflowId = batchWorkflowId(ids, generation);
-      await assignWorkflowMany(pool, ids, workflowId, generation);
-      units.push({ workflowId, members, resumed: false, start: () => runtime.startBatch(workflowId, batchInput(members)) });
-    }
-    return units;
-  };
-
-  const enqueueAll = async () => {
-    // Batch workflows plan over many users at once; per-user workflows are enqueued batchSize at a time.
-    const chunk = options.batchWorkflows ? Math.max(batchSize, 5_000) : batchSize;
-    for (let i = 0; i < candidates.length; i += chunk) {
-      const batch = candidates.slice(i, i + chunk);
-      const recorded = [...new Set(batch.map((link) => link.workflowId).filter((id): id is string => id !== null))];
-      const statuses = recorded.length > 0 ? await runtime.statuses(recorded) : new Map<string, WorkflowStatus>();
-      const units = options.batchWorkflows ? await batchUnits(batch, statuses) : await perUserUnits(batch, statuses);
-      await Promise.all(
-        units.map(async (unit) => {
-          await unit.start();
-          const events = unit.members.map((link) => ({ link, workflowId: unit.workflowId, resumed: unit.resumed }));
-          unfinished.set(unit.workflowId, [...(unfinished.get(unit.workflowId) ?? []), ...events]);
-          for (const event of events) {
-            if (unit.resumed) summary.resumed += 1;
-            else summary.started += 1;
-            enqueued += 1;
-            listener.started?.(event, enqueued, candidates.length);
-          }
-        }),
-      );
+        assigned.push({ supabaseUserId: link.supabaseUserId, workflowId, generation });
+        events.push({ link, workflowId, resumed: false });
+      }
+      await runtime.cancel(stale);
+      // Recorded on the users first, so a crash before the enqueue re-uses the same ids.
+      await assignWorkflows(pool, assigned);
+      await runtime.startMany(events.map((event) => ({ workflowId: event.workflowId, input: input(event.link) })));
+      for (const event of events) {
+        unfinished.set(event.workflowId, event);
+        if (event.resumed) summary.resumed += 1;
+        else summary.started += 1;
+        enqueued += 1;
+        listener.started?.(event, enqueued, candidates.length);
+      }
     }
     enqueueDone = true;
   };
 
   if (options.noWait) {
-    await enqueueAll();
-    for (const events of unfinished.values()) for (const event of events) summary.results.push({ ...event, outcome: { status: 'started' } });
+    try {
+      await enqueueAll();
+    } finally {
+      stopListening();
+    }
+    for (const event of unfinished.values()) summary.results.push({ ...event, outcome: { status: 'started' } });
     return summary;
   }
 
   const follow = async () => {
     const pollMs = options.pollIntervalMs ?? 300;
+    let lastSweep = 0;
     while ((!enqueueDone || unfinished.size > 0) && enqueueFailure === undefined) {
-      // The queue runs roughly in start order: look at the oldest unfinished ones first.
-      const ids = [...unfinished.keys()].slice(0, 2000);
+      // Mostly the ones this process just finished; now and then every unfinished one (run by another process,
+      // or finished before this run listened).
+      const sweep = Date.now() - lastSweep >= FULL_STATUS_SWEEP_MS;
+      const ids = sweep ? [...unfinished.keys()] : [...finishedHere].filter((id) => unfinished.has(id));
+      if (sweep) lastSweep = Date.now();
+      const hinted = new Set(finishedHere);
+      finishedHere.clear();
       const statuses = ids.length > 0 ? await runtime.statuses(ids) : new Map<string, WorkflowStatus>();
-      let progressed = false;
       for (const id of ids) {
         const status = statuses.get(id);
-        if (!status || !isFinished(status.status)) continue;
-        const events = unfinished.get(id)!;
-        unfinished.delete(id);
-        for (const event of events) {
-          const outcome = outcomeOf(status, event.link.supabaseUserId);
-          if (outcome.status === 'synced') summary.succeeded += 1;
-          else if (outcome.status === 'failed') summary.failed += 1;
-          else summary.skipped += 1;
-          const result = { ...event, outcome };
-          summary.results.push(result);
-          done += 1;
-          listener.finished?.(result, done, candidates.length);
+        if (!status || !isFinished(status.status)) {
+          // Told finished but not recorded yet: look again at the next poll.
+          if (hinted.has(id)) finishedHere.add(id);
+          continue;
         }
-        progressed = true;
+        const event = unfinished.get(id)!;
+        unfinished.delete(id);
+        const outcome = outcomeOf(status);
+        if (outcome.status === 'synced') summary.succeeded += 1;
+        else if (outcome.status === 'failed') summary.failed += 1;
+        else summary.skipped += 1;
+        const result = { ...event, outcome };
+        summary.results.push(result);
+        done += 1;
+        listener.finished?.(result, done, candidates.length);
       }
-      if (!progressed) await sleep(pollMs);
+      if (enqueueDone && unfinished.size === 0) break;
+      await sleep(pollMs);
     }
   };
 
@@ -255,7 +221,11 @@ export async function runSync(
     .finally(() => {
       enqueueDone = true;
     });
-  await Promise.all([enqueueing, follow()]);
+  try {
+    await Promise.all([enqueueing, follow()]);
+  } finally {
+    stopListening();
+  }
   if (enqueueFailure !== undefined) throw enqueueFailure;
   return summary;
 }

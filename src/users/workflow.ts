@@ -1,42 +1,41 @@
 import os from 'node:os';
 import { DBOS, type WorkflowStatus } from '@dbos-inc/dbos-sdk';
+import { enqueueWorkflows, prepareEnqueuedWorkflow } from '@dbos-inc/dbos-sdk/eventreceiver';
 import type pg from 'pg';
 import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { Coalescer } from './coalescer.js';
 import { generateLibrechatPassword } from './credentials.js';
 import { decrypt, encrypt } from './fernet.js';
-import {
-  getLink,
-  getLinks,
-  markAttemptStarted,
-  markAttemptsStarted,
-  readEncryptedPassword,
-  recordFailure,
-  recordFailures,
-  recordProvisioned,
-  recordProvisionedMany,
-  storeEncryptedPassword,
-} from './links.js';
+import { claimAttempts, readLinks, recordFailure, recordProvisionedMany, storeEncryptedPasswords, type LinkWithPassword } from './links.js';
 import { ProvisionError, type Provisioner } from './provisioners/index.js';
 import { librechatName, librechatUsername } from './provisioners/types.js';
 
 /**
  * One durable DBOS workflow per user, `legacy-sync-<user id>`:
- *   1. ensure-password: an encrypted LibreChat password is stored (generated unless one exists and not --force)
- *   2. provision:       the LibreChat user exists with that password (adopted by email, never duplicated)
+ *   1. ensure-password: an encrypted LibreChat password is stored (generated unless one exists and not --force);
+ *                       SSO users (--no-password) have none, so their workflows skip this step
+ *   2. provision:       the LibreChat user exists (with that password), adopted by email, never duplicated
  *   3. write-back:      librechat_user_id and librechat_synced_at are recorded
  * A crash resumes at the first unfinished step; a finished step never runs again. Nothing secret passes through
  * DBOS: inputs and step outputs hold ids and flags only, the password lives encrypted in lcs_users.librechat_links.
+ *
+ * Throughput: the steps of all workflows running in this process share batched database work (coalescers): the
+ * link reads, attempt counts, password and id write-backs of concurrent workflows become one SQL statement each,
+ * and the mongo provisioner writes concurrent users with one lookup and one insertMany. DBOS still records every
+ * step of every workflow on its own.
  */
 
 export const USERS_QUEUE = 'legacy-user-sync';
 /** DBOS application name shared by the package's workflows. */
 export const DBOS_APP_NAME = 'librechat-supabase';
 /**
- * Fixed application version: DBOS only recovers workflows of the same version, and its default (a hash of the
- * workflow source) differs between the bundled CLI and the sources. Bump it when the steps change incompatibly.
+ * Fixed application version: DBOS only recovers and dequeues workflows of the same version, and its default (a hash
+ * of the workflow source) differs between the bundled CLI and the sources. Bump it when the steps change
+ * incompatibly; `users sync` replaces unfinished workflows of another version (see sync.ts).
+ * v2: SSO workflows have no ensure-password step.
  */
-export const USERS_WORKFLOW_VERSION = 'legacy-user-sync-v1';
+export const USERS_WORKFLOW_VERSION = 'legacy-user-sync-v2';
 
 export interface LegacySyncInput {
   userId: string;
@@ -56,11 +55,46 @@ export type LegacySyncOutcome =
   | { status: 'failed'; error: string }
   | { status: 'skipped'; reason: string };
 
+type Provisioned = { librechatUserId: string; adopted: boolean; loginMethod: 'password' | 'sso' };
+
+/** The database work of concurrent workflows, one statement per batch. */
+class LinkBatches {
+  readonly claim: Coalescer<string, LinkWithPassword | null>;
+  readonly read: Coalescer<string, LinkWithPassword | null>;
+  readonly storePassword: Coalescer<{ supabaseUserId: string; token: string }, void>;
+  readonly writeBack: Coalescer<{ supabaseUserId: string; librechatUserId: string; loginMethod: 'password' | 'sso' }, void>;
+
+  constructor(pool: pg.Pool) {
+    const byId = (lookup: (ids: string[]) => Promise<Map<string, LinkWithPassword>>) => async (ids: string[]) => {
+      const found = await lookup([...new Set(ids)]);
+      return ids.map((id) => ({ value: found.get(id) ?? null }));
+    };
+    const options = { maxBatch: 1000, maxInFlight: 2 };
+    this.claim = new Coalescer(byId((ids) => claimAttempts(pool, ids)), options);
+    this.read = new Coalescer(byId((ids) => readLinks(pool, ids)), options);
+    this.storePassword = new Coalescer<{ supabaseUserId: string; token: string }, void>(async (rows) => {
+      await storeEncryptedPasswords(pool, rows);
+      return rows.map(() => ({ value: undefined }));
+    }, options);
+    this.writeBack = new Coalescer<{ supabaseUserId: string; librechatUserId: string; loginMethod: 'password' | 'sso' }, void>(async (rows) => {
+      await recordProvisionedMany(pool, rows);
+      return rows.map(() => ({ value: undefined }));
+    }, options);
+  }
+
+  async drain(): Promise<void> {
+    await Promise.all([this.claim.drain(), this.read.drain(), this.storePassword.drain(), this.writeBack.drain()]);
+  }
+}
+
 interface RuntimeDependencies {
   pool: pg.Pool;
   provisioner: Provisioner;
   encryptionKey?: string;
   logger: Logger;
+  batches: LinkBatches;
+  /** Told when a workflow of this process returns (a hint: DBOS records the outcome right after). */
+  finished: Set<(workflowId: string) => void>;
 }
 
 // DBOS calls the registered functions; what they need (pool, provisioner, key) lives in this process only.
@@ -71,28 +105,36 @@ function deps(): RuntimeDependencies {
   return dependencies;
 }
 
+function skipReason(entry: LinkWithPassword | null): string | undefined {
+  if (!entry) return 'the user is not in lcs_users.librechat_links any more';
+  if (entry.link.excludedReason) return `excluded: ${entry.link.excludedReason}`;
+  return undefined;
+}
+
 async function ensurePassword(input: LegacySyncInput): Promise<{ skip?: string; generated: boolean }> {
-  const { pool, encryptionKey } = deps();
-  const link = await getLink(pool, input.userId);
-  if (!link) return { skip: 'the user is not in lcs_users.librechat_links any more', generated: false };
-  if (link.excludedReason) return { skip: `excluded: ${link.excludedReason}`, generated: false };
-  await markAttemptStarted(pool, input.userId);
-  if (input.noPassword || (link.hasPassword && !input.force)) return { generated: false };
+  const { batches, encryptionKey } = deps();
+  const entry = await batches.claim.run(input.userId);
+  const skip = skipReason(entry);
+  if (skip) return { skip, generated: false };
+  if (entry!.link.hasPassword && !input.force) return { generated: false };
   if (!encryptionKey) throw new ProvisionError('LIBRECHAT_ENCRYPTION_KEY is not set', false);
-  await storeEncryptedPassword(pool, input.userId, encrypt(encryptionKey, generateLibrechatPassword()));
+  await batches.storePassword.run({ supabaseUserId: input.userId, token: encrypt(encryptionKey, generateLibrechatPassword()) });
   return { generated: true };
 }
 
-async function provisionUser(input: LegacySyncInput): Promise<{ librechatUserId: string; adopted: boolean; loginMethod: 'password' | 'sso' }> {
-  const { pool, provisioner, encryptionKey } = deps();
-  const link = await getLink(pool, input.userId);
-  if (!link) throw new ProvisionError('the user disappeared from lcs_users.librechat_links', false);
+async function provisionUser(input: LegacySyncInput): Promise<Provisioned | { skip: string }> {
+  const { batches, provisioner, encryptionKey } = deps();
+  // SSO workflows start here, so this is where their attempt is counted (ensure-password does it for the others).
+  const entry = input.noPassword ? await batches.claim.run(input.userId) : await batches.read.run(input.userId);
+  const skip = skipReason(entry);
+  if (skip && input.noPassword) return { skip };
+  if (!entry) throw new ProvisionError('the user disappeared from lcs_users.librechat_links', false);
+  const { link, encryptedPassword } = entry;
   let password: string | null = null;
   if (!input.noPassword) {
-    const token = await readEncryptedPassword(pool, input.userId);
-    if (!token || !encryptionKey) throw new ProvisionError('no stored password to provision with', false);
+    if (!encryptedPassword || !encryptionKey) throw new ProvisionError('no stored password to provision with', false);
     try {
-      password = decrypt(encryptionKey, token);
+      password = decrypt(encryptionKey, encryptedPassword);
     } catch (error) {
       throw new ProvisionError(describeError(error), false);
     }
@@ -106,7 +148,7 @@ async function provisionUser(input: LegacySyncInput): Promise<{ librechatUserId:
     tenantId: input.tenantFromOrganization ? link.organization : null,
   });
   // An SSO sync of a user who already has a stored (and provisioned) password keeps logging in with it.
-  return { ...result, loginMethod: password !== null || link.hasPassword ? 'password' : 'sso' };
+  return { librechatUserId: result.librechatUserId, adopted: result.adopted, loginMethod: password !== null || link.hasPassword ? 'password' : 'sso' };
 }
 
 /** The clearest one-line reason of a failed step (DBOS wraps exhausted retries; keep the last cause). */
@@ -118,16 +160,23 @@ function failureMessage(error: unknown): string {
   return describeError(error);
 }
 
-async function legacyUserSync(input: LegacySyncInput): Promise<LegacySyncOutcome> {
-  let prepared: { skip?: string; generated: boolean };
-  try {
-    prepared = await DBOS.runStep(() => ensurePassword(input), { name: 'ensure-password' });
-  } catch (error) {
-    const message = failureMessage(error);
-    await DBOS.runStep(() => recordFailure(deps().pool, input.userId, message), { name: 'record-failure' });
-    return { status: 'failed', error: message };
+async function failed(input: LegacySyncInput, error: unknown): Promise<LegacySyncOutcome> {
+  const message = failureMessage(error);
+  await DBOS.runStep(() => recordFailure(deps().pool, input.userId, message), { name: 'record-failure' });
+  return { status: 'failed', error: message };
+}
+
+async function syncUser(input: LegacySyncInput): Promise<LegacySyncOutcome> {
+  // Deterministic on the input, so a recovered workflow replays the same steps.
+  if (!input.noPassword) {
+    let prepared: { skip?: string; generated: boolean };
+    try {
+      prepared = await DBOS.runStep(() => ensurePassword(input), { name: 'ensure-password' });
+    } catch (error) {
+      return failed(input, error);
+    }
+    if (prepared.skip) return { status: 'skipped', reason: prepared.skip };
   }
-  if (prepared.skip) return { status: 'skipped', reason: prepared.skip };
   try {
     const result = await DBOS.runStep(() => provisionUser(input), {
       name: 'provision',
@@ -137,120 +186,26 @@ async function legacyUserSync(input: LegacySyncInput): Promise<LegacySyncOutcome
       backoffRate: 2,
       shouldRetry: (error) => !(error instanceof ProvisionError) || error.retryable,
     });
-    await DBOS.runStep(() => recordProvisioned(deps().pool, input.userId, result.librechatUserId, result.loginMethod), { name: 'write-back' });
+    if ('skip' in result) return { status: 'skipped', reason: result.skip };
+    await DBOS.runStep(
+      () => deps().batches.writeBack.run({ supabaseUserId: input.userId, librechatUserId: result.librechatUserId, loginMethod: result.loginMethod }),
+      { name: 'write-back' },
+    );
     return { status: 'synced', librechatUserId: result.librechatUserId, adopted: result.adopted };
   } catch (error) {
-    const message = failureMessage(error);
-    await DBOS.runStep(() => recordFailure(deps().pool, input.userId, message), { name: 'record-failure' });
-    return { status: 'failed', error: message };
+    return failed(input, error);
   }
+}
+
+async function legacyUserSync(input: LegacySyncInput): Promise<LegacySyncOutcome> {
+  const outcome = await syncUser(input);
+  const workflowId = DBOS.workflowID;
+  if (workflowId) for (const listener of dependencies?.finished ?? []) listener(workflowId);
+  return outcome;
 }
 
 // Registered at import, before any DBOS.launch() in this process (DBOS requires registration first).
 export const legacyUserSyncWorkflow = DBOS.registerWorkflow(legacyUserSync, { name: 'legacy-user-sync' });
-
-// ------------------------------------------------------------------------------------- SSO batches (--no-password)
-
-/**
- * SSO users need no password and no hash, so the per-user workflow's fixed cost (a few system-table writes per
- * step) would dominate: `users sync --no-password` runs one workflow per batch instead, with the same three steps
- * over the whole batch. Its id (`legacy-sync-batch-…`) is recorded on every member, so a rerun re-attaches.
- */
-export interface LegacySyncBatchInput {
-  userIds: string[];
-  tenantFromOrganization: boolean;
-  maxAttempts: number;
-  retryIntervalSeconds: number;
-}
-
-export type LegacySyncBatchOutcome = Record<string, LegacySyncOutcome>;
-
-type BatchProvisioned = Record<string, { librechatUserId: string; adopted: boolean } | { error: string }>;
-
-async function prepareBatch(userIds: string[]): Promise<{ eligible: string[]; skipped: Record<string, string> }> {
-  const { pool } = deps();
-  const links = new Map((await getLinks(pool, userIds)).map((link) => [link.supabaseUserId, link]));
-  const skipped: Record<string, string> = {};
-  const eligible: string[] = [];
-  for (const id of userIds) {
-    const link = links.get(id);
-    if (!link) skipped[id] = 'the user is not in lcs_users.librechat_links any more';
-    else if (link.excludedReason) skipped[id] = `excluded: ${link.excludedReason}`;
-    else eligible.push(id);
-  }
-  await markAttemptsStarted(pool, eligible);
-  return { eligible, skipped };
-}
-
-async function provisionBatch(userIds: string[], input: LegacySyncBatchInput): Promise<BatchProvisioned> {
-  const { pool, provisioner } = deps();
-  const links = await getLinks(pool, userIds);
-  // Concurrent calls: the mongo provisioner coalesces them into one lookup and one insertMany.
-  const settled = await Promise.allSettled(
-    links.map((link) =>
-      provisioner.provision({
-        supabaseUserId: link.supabaseUserId,
-        email: link.email.toLowerCase(),
-        name: librechatName(link.name, link.email),
-        username: librechatUsername(link.email),
-        password: null,
-        tenantId: input.tenantFromOrganization ? link.organization : null,
-      }),
-    ),
-  );
-  const failures = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
-  // LibreChat down for the whole batch: let the step retry; a partial failure is recorded per user instead.
-  if (failures.length === settled.length && failures.every((f) => f.reason instanceof ProvisionError && f.reason.retryable)) {
-    throw failures[0]!.reason;
-  }
-  const out: BatchProvisioned = {};
-  links.forEach((link, index) => {
-    const result = settled[index]!;
-    out[link.supabaseUserId] = result.status === 'fulfilled' ? result.value : { error: failureMessage(result.reason) };
-  });
-  return out;
-}
-
-async function writeBackBatch(provisioned: BatchProvisioned): Promise<void> {
-  const { pool } = deps();
-  const links = new Map((await getLinks(pool, Object.keys(provisioned))).map((link) => [link.supabaseUserId, link]));
-  const synced: Array<{ supabaseUserId: string; librechatUserId: string; loginMethod: 'password' | 'sso' }> = [];
-  const failed: Array<{ supabaseUserId: string; error: string }> = [];
-  for (const [id, result] of Object.entries(provisioned)) {
-    if ('error' in result) failed.push({ supabaseUserId: id, error: result.error });
-    else synced.push({ supabaseUserId: id, librechatUserId: result.librechatUserId, loginMethod: links.get(id)?.hasPassword ? 'password' : 'sso' });
-  }
-  await recordProvisionedMany(pool, synced);
-  await recordFailures(pool, failed);
-}
-
-async function legacyUserSyncBatch(input: LegacySyncBatchInput): Promise<LegacySyncBatchOutcome> {
-  const outcomes: LegacySyncBatchOutcome = {};
-  const { eligible, skipped } = await DBOS.runStep(() => prepareBatch(input.userIds), { name: 'prepare-batch' });
-  for (const [id, reason] of Object.entries(skipped)) outcomes[id] = { status: 'skipped', reason };
-  if (eligible.length === 0) return outcomes;
-  let provisioned: BatchProvisioned;
-  try {
-    provisioned = await DBOS.runStep(() => provisionBatch(eligible, input), {
-      name: 'provision-batch',
-      retriesAllowed: input.maxAttempts > 1,
-      maxAttempts: input.maxAttempts,
-      intervalSeconds: input.retryIntervalSeconds,
-      backoffRate: 2,
-      shouldRetry: (error) => !(error instanceof ProvisionError) || error.retryable,
-    });
-  } catch (error) {
-    const message = failureMessage(error);
-    provisioned = Object.fromEntries(eligible.map((id) => [id, { error: message }]));
-  }
-  await DBOS.runStep(() => writeBackBatch(provisioned), { name: 'write-back-batch' });
-  for (const [id, result] of Object.entries(provisioned)) {
-    outcomes[id] = 'error' in result ? { status: 'failed', error: result.error } : { status: 'synced', ...result };
-  }
-  return outcomes;
-}
-
-export const legacyUserSyncBatchWorkflow = DBOS.registerWorkflow(legacyUserSyncBatch, { name: 'legacy-user-sync-batch' });
 
 // ------------------------------------------------------------------------------------------------------ runtime
 
@@ -273,9 +228,17 @@ export interface UsersRuntimeOptions {
 }
 
 export interface UsersRuntime {
+  /**
+   * Enqueues one workflow per entry in a single transaction. An id that exists already is left alone (finished:
+   * not run again; unfinished: it goes on, or is recovered), so starting the same id twice never runs it twice.
+   */
+  startMany(workflows: Array<{ workflowId: string; input: LegacySyncInput }>): Promise<void>;
   start(workflowId: string, input: LegacySyncInput): Promise<void>;
-  startBatch(workflowId: string, input: LegacySyncBatchInput): Promise<void>;
   statuses(workflowIds: string[]): Promise<Map<string, WorkflowStatus>>;
+  /** Stops unfinished workflows (another version's, replaced by a new attempt). */
+  cancel(workflowIds: string[]): Promise<void>;
+  /** Called with the id of each workflow this process finishes (a hint to look its status up; DBOS has the truth). */
+  onFinished(listener: (workflowId: string) => void): () => void;
   shutdown(): Promise<void>;
 }
 
@@ -300,7 +263,9 @@ function dbosLogger(logger: Logger) {
  * recovers its unfinished workflows, and registers the queue. One runtime per process.
  */
 export async function launchUsersRuntime(options: UsersRuntimeOptions): Promise<UsersRuntime> {
-  dependencies = { pool: options.pool, provisioner: options.provisioner, encryptionKey: options.encryptionKey, logger: options.logger };
+  const batches = new LinkBatches(options.pool);
+  const finished = new Set<(workflowId: string) => void>();
+  dependencies = { pool: options.pool, provisioner: options.provisioner, encryptionKey: options.encryptionKey, logger: options.logger, batches, finished };
   const launchedHere = !DBOS.isInitialized();
   if (launchedHere) {
     DBOS.setConfig({
@@ -310,7 +275,7 @@ export async function launchUsersRuntime(options: UsersRuntimeOptions): Promise<
       executorID: options.executorId,
       applicationVersion: USERS_WORKFLOW_VERSION,
       logger: dbosLogger(options.logger),
-      // Queue dispatch polls; keep the pool small enough for a shared 2-core database.
+      // Every step is a few short statements on this pool; more connections only add contention on small machines.
       systemDatabasePoolSize: 10,
     });
     await DBOS.launch();
@@ -318,17 +283,24 @@ export async function launchUsersRuntime(options: UsersRuntimeOptions): Promise<
   await DBOS.registerQueue(USERS_QUEUE, {
     workerConcurrency: options.concurrency,
     rateLimit: options.rateLimit,
-    minPollingIntervalMs: 100,
+    // A poll claims every free slot at once, so a few polls a second keep even fast (SSO) workflows flowing; each
+    // poll is a transaction on the system database, which slow (password) workflows would pay for per user.
+    minPollingIntervalMs: 200,
     onConflict: 'always_update',
   });
 
+  const startMany: UsersRuntime['startMany'] = async (workflows) => {
+    if (workflows.length === 0) return;
+    // One transaction for the whole batch instead of one per workflow (DBOS's batch enqueue for receivers).
+    const prepared = await Promise.all(
+      workflows.map(({ workflowId, input }) => prepareEnqueuedWorkflow(legacyUserSyncWorkflow, [input], { workflowID: workflowId, queueName: USERS_QUEUE })),
+    );
+    await enqueueWorkflows(prepared);
+  };
+
   return {
-    async start(workflowId, input) {
-      await DBOS.startWorkflow(legacyUserSyncWorkflow, { workflowID: workflowId, queueName: USERS_QUEUE })(input);
-    },
-    async startBatch(workflowId, input) {
-      await DBOS.startWorkflow(legacyUserSyncBatchWorkflow, { workflowID: workflowId, queueName: USERS_QUEUE })(input);
-    },
+    startMany,
+    start: (workflowId, input) => startMany([{ workflowId, input }]),
     async statuses(workflowIds) {
       const found = new Map<string, WorkflowStatus>();
       for (let i = 0; i < workflowIds.length; i += 500) {
@@ -339,7 +311,15 @@ export async function launchUsersRuntime(options: UsersRuntimeOptions): Promise<
       }
       return found;
     },
+    async cancel(workflowIds) {
+      if (workflowIds.length > 0) await DBOS.cancelWorkflows(workflowIds);
+    },
+    onFinished(listener) {
+      finished.add(listener);
+      return () => finished.delete(listener);
+    },
     async shutdown() {
+      await batches.drain();
       if (launchedHere) await DBOS.shutdown();
       dependencies = undefined;
     },
@@ -351,14 +331,9 @@ export function isFinished(status: string | undefined): boolean {
   return status === 'SUCCESS' || status === 'ERROR' || status === 'CANCELLED' || status === 'MAX_RECOVERY_ATTEMPTS_EXCEEDED';
 }
 
-/** The outcome for one user of a finished workflow (per-user or batch), from its status row. */
-export function outcomeOf(status: WorkflowStatus, userId?: string): LegacySyncOutcome {
-  if (status.status === 'SUCCESS') {
-    if (status.workflowName === 'legacy-user-sync-batch') {
-      return (status.output as LegacySyncBatchOutcome)[userId ?? ''] ?? { status: 'skipped', reason: 'not part of this batch' };
-    }
-    return status.output as LegacySyncOutcome;
-  }
+/** The outcome for one user of a finished workflow, from its status row. */
+export function outcomeOf(status: WorkflowStatus): LegacySyncOutcome {
+  if (status.status === 'SUCCESS') return status.output as LegacySyncOutcome;
   if (status.status === 'CANCELLED') return { status: 'failed', error: 'the workflow was cancelled' };
   if (status.status === 'MAX_RECOVERY_ATTEMPTS_EXCEEDED') return { status: 'failed', error: 'the workflow crashed too often and was stopped' };
   return { status: 'failed', error: status.error ? describeError(status.error) : 'the workflow failed' };

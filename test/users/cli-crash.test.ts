@@ -91,12 +91,13 @@ describe.skipIf(!mongoUrl)(`a sync of ${TOTAL} users killed with SIGKILL half-wa
     expect(allOutput.join('\n')).not.toContain(key);
   });
 
-  it('SSO batches (--no-password): killed half-way and run again, exactly one LibreChat user per source user', { timeout: 600_000 }, async () => {
+  it('SSO users (--no-password): killed half-way and run again, exactly one LibreChat user and one workflow per source user', { timeout: 600_000 }, async () => {
     const SSO = 2000;
     const ssoIds = await insertAuthUsers(db.pool, SSO, { prefix: 'ssocrash' });
+    const ssoWorkflows = ssoIds.map((id) => `legacy-sync-${id}`);
     const ssoSynced = async () =>
       (await db.pool.query(`select count(*)::int as n from lcs_users.librechat_link_states where state = 'fully_synced' and email like 'ssocrash-%'`)).rows[0].n as number;
-    const { child, done } = startCli(['users', 'sync', '--yes', '--no-password', '--batch-size', '100', '--concurrency', '4'], env);
+    const { child, done } = startCli(['users', 'sync', '--yes', '--no-password', '--batch-size', '100', '--concurrency', '50'], env);
     for (;;) {
       const synced = await ssoSynced();
       if (synced >= 100) {
@@ -110,6 +111,11 @@ describe.skipIf(!mongoUrl)(`a sync of ${TOTAL} users killed with SIGKILL half-wa
     expect(first.signal, `the first run ended by itself: ${first.stdout.slice(-500)}`).toBe('SIGKILL');
     const afterKill = await ssoSynced();
     expect(afterKill).toBeLessThan(SSO);
+    const inFlight = await db.pool.query(
+      `select count(*)::int as n from dbos.workflow_status where status in ('PENDING', 'ENQUEUED') and workflow_uuid = any($1::text[])`,
+      [ssoWorkflows],
+    );
+    expect(inFlight.rows[0].n).toBeGreaterThan(0);
 
     const second = await runCli(['users', 'sync', '--yes', '--no-password', '--batch-size', '100'], env);
     expect(second.code, second.stderr + second.stdout.slice(-2000)).toBe(0);
@@ -117,15 +123,21 @@ describe.skipIf(!mongoUrl)(`a sync of ${TOTAL} users killed with SIGKILL half-wa
     const users = await models.User.find({ email: /^ssocrash-/ }).lean<Array<Record<string, any>>>();
     expect(users).toHaveLength(SSO);
     expect(new Set(users.map((u) => u.email)).size).toBe(SSO);
-    const links = await db.pool.query(`select state, workflow_id, librechat_user_id, email from lcs_users.librechat_link_states where email like 'ssocrash-%'`);
-    expect(links.rows.every((l) => l.state === 'fully_synced' && l.workflow_id.startsWith('legacy-sync-batch-'))).toBe(true);
+    const links = await db.pool.query(`select supabase_user_id, state, workflow_id, librechat_user_id, email from lcs_users.librechat_link_states where email like 'ssocrash-%'`);
+    expect(links.rows.every((l) => l.state === 'fully_synced' && l.workflow_id === `legacy-sync-${l.supabase_user_id}`)).toBe(true);
     const byEmail = new Map(users.map((u) => [u.email, String(u._id)]));
     expect(links.rows.every((l) => byEmail.get(l.email) === l.librechat_user_id)).toBe(true);
-    // Every batch the first run planned was re-attached, none planned twice: 2000 users in batches of 100.
-    const batches = new Set(links.rows.map((l) => l.workflow_id));
-    expect(batches.size).toBe(SSO / 100);
-    const statuses = await db.pool.query(`select status, count(*)::int as n from dbos.workflow_status where workflow_uuid like 'legacy-sync-batch-%' group by 1`);
-    expect(statuses.rows).toEqual([{ status: 'SUCCESS', n: SSO / 100 }]);
-    expect(ssoIds).toHaveLength(SSO);
+    // One workflow per user, each finished once, each step recorded once per workflow (no password step).
+    const statuses = await db.pool.query(`select status, count(*)::int as n from dbos.workflow_status where workflow_uuid = any($1::text[]) group by 1`, [ssoWorkflows]);
+    expect(statuses.rows).toEqual([{ status: 'SUCCESS', n: SSO }]);
+    const steps = await db.pool.query(
+      `select function_name, count(*)::int as n, count(distinct workflow_uuid)::int as workflows
+         from dbos.operation_outputs where workflow_uuid = any($1::text[]) group by 1 order by 1`,
+      [ssoWorkflows],
+    );
+    expect(steps.rows).toEqual([
+      { function_name: 'provision', n: SSO, workflows: SSO },
+      { function_name: 'write-back', n: SSO, workflows: SSO },
+    ]);
   });
 });

@@ -2,11 +2,12 @@ import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
 import { decrypt, generateFernetKey } from '../../src/users/fernet.js';
-import { assignWorkflowMany, countStates, getLink } from '../../src/users/links.js';
+import { enqueueWorkflows, prepareEnqueuedWorkflow } from '@dbos-inc/dbos-sdk/eventreceiver';
+import { assignWorkflows, countStates, getLink } from '../../src/users/links.js';
 import { MongoProvisioner } from '../../src/users/provisioners/mongo.js';
 import { authUsersSource, exclusionRules } from '../../src/users/sources.js';
-import { batchWorkflowId, refreshLinks, runSync, selectCandidates } from '../../src/users/sync.js';
-import { launchUsersRuntime, type UsersRuntime } from '../../src/users/workflow.js';
+import { refreshLinks, runSync, selectCandidates } from '../../src/users/sync.js';
+import { USERS_QUEUE, launchUsersRuntime, legacyUserSyncWorkflow, type UsersRuntime } from '../../src/users/workflow.js';
 import { createTestDatabase } from '../support/database.js';
 import { mongoDatabaseUrl, mongoServer } from '../support/mongo.js';
 import { librechatUserModel } from './support/librechat-models.js';
@@ -76,29 +77,54 @@ describe.skipIf(!mongoUrl)(`DBOS legacy-sync workflows on this file's Postgres${
     expect((await getLink(db.pool, link.supabaseUserId))!.attempts).toBe(1);
   });
 
-  it('SSO batches: one workflow per batch, every member linked; a batch recorded but never started is started under its id', async () => {
-    const ids = await insertAuthUsers(db.pool, 120, { prefix: 'batch' });
+  it('SSO users (--no-password): one workflow each with two recorded steps; an id recorded but never started is started under that id', async () => {
+    const ids = await insertAuthUsers(db.pool, 120, { prefix: 'sso' });
     await refreshLinks(db.pool, authUsersSource(db.pool, exclusionRules()));
-    // A previous run crashed after recording a batch id on 10 users but before starting it.
+    // A previous run crashed after recording workflow ids on 10 users but before enqueueing them.
     const orphaned = ids.slice(0, 10);
-    const orphanId = batchWorkflowId(orphaned, 0);
-    await assignWorkflowMany(db.pool, orphaned, orphanId, 0);
+    await assignWorkflows(db.pool, orphaned.map((id) => ({ supabaseUserId: id, workflowId: `legacy-sync-${id}`, generation: 0 })));
 
     const candidates = await selectCandidates(db.pool, { noPassword: true });
     expect(candidates).toHaveLength(120);
-    const summary = await runSync(db.pool, runtime, candidates, { noPassword: true, batchWorkflows: true, batchSize: 50 });
-    expect(summary).toMatchObject({ processed: 120, succeeded: 120, failed: 0, skipped: 0 });
-    const workflowIds = new Set(summary.results.map((r) => r.workflowId));
-    expect(workflowIds.size).toBe(4); // the orphaned batch + 110 users in batches of 50, 50, 10
-    expect(workflowIds.has(orphanId)).toBe(true);
+    const summary = await runSync(db.pool, runtime, candidates, { noPassword: true, batchSize: 50 });
+    expect(summary).toMatchObject({ processed: 120, started: 120, resumed: 0, succeeded: 120, failed: 0, skipped: 0 });
+    expect(new Set(summary.results.map((r) => r.workflowId))).toEqual(new Set(ids.map((id) => `legacy-sync-${id}`)));
     const { rows } = await db.pool.query(
-      `select state, login_method, workflow_id, librechat_user_id from lcs_users.librechat_link_states where email like 'batch-%'`,
+      `select supabase_user_id, state, login_method, workflow_id, librechat_user_id, attempts from lcs_users.librechat_link_states where email like 'sso-%'`,
     );
-    expect(rows.every((r) => r.state === 'fully_synced' && r.login_method === 'sso' && workflowIds.has(r.workflow_id))).toBe(true);
-    const users = await models.User.find({ email: /^batch-/ }).lean<Array<Record<string, any>>>();
+    expect(rows.every((r) => r.state === 'fully_synced' && r.login_method === 'sso' && r.workflow_id === `legacy-sync-${r.supabase_user_id}` && r.attempts === 1)).toBe(true);
+    const users = await models.User.find({ email: /^sso-/ }).lean<Array<Record<string, any>>>();
     expect(users).toHaveLength(120);
+    expect(users.every((u) => u.provider === 'openid' && u.password === undefined)).toBe(true);
     expect(new Set(users.map((u) => String(u._id)))).toEqual(new Set(rows.map((r) => r.librechat_user_id)));
-    const steps = await db.pool.query(`select count(*)::int as n from dbos.operation_outputs where workflow_uuid = $1`, [orphanId]);
-    expect(steps.rows[0].n).toBe(3);
+    // Every workflow recorded its own provision and write-back steps (SSO users have no password step).
+    const steps = await db.pool.query(
+      `select function_name, count(*)::int as n, count(distinct workflow_uuid)::int as workflows
+         from dbos.operation_outputs where workflow_uuid = any($1::text[]) group by 1 order by 1`,
+      [ids.map((id) => `legacy-sync-${id}`)],
+    );
+    expect(steps.rows).toEqual([
+      { function_name: 'provision', n: 120, workflows: 120 },
+      { function_name: 'write-back', n: 120, workflows: 120 },
+    ]);
+  });
+
+  it('an unfinished workflow of an older version is cancelled and replaced by a new attempt', async () => {
+    const [id] = await insertAuthUsers(db.pool, 1, { prefix: 'oldversion' });
+    await refreshLinks(db.pool, authUsersSource(db.pool, exclusionRules()));
+    const oldId = `legacy-sync-${id}`;
+    const input = { userId: id!, force: false, noPassword: true, tenantFromOrganization: false, maxAttempts: 1, retryIntervalSeconds: 1 };
+    // Enqueued by an earlier version of the package: this version never dequeues it.
+    const prepared = await prepareEnqueuedWorkflow(legacyUserSyncWorkflow, [input], { workflowID: oldId, queueName: USERS_QUEUE });
+    await enqueueWorkflows([{ ...prepared, applicationVersion: 'legacy-user-sync-v1' }]);
+    await assignWorkflows(db.pool, [{ supabaseUserId: id!, workflowId: oldId, generation: 0 }]);
+
+    const candidates = await selectCandidates(db.pool, { noPassword: true, ids: [id!] });
+    const summary = await runSync(db.pool, runtime, candidates, { noPassword: true });
+    expect(summary).toMatchObject({ processed: 1, started: 1, resumed: 0, succeeded: 1 });
+    expect(summary.results[0]!.workflowId).toBe(`legacy-sync-${id}-retry-1`);
+    const { rows } = await db.pool.query(`select status from dbos.workflow_status where workflow_uuid = $1`, [oldId]);
+    expect(rows[0].status).toBe('CANCELLED');
+    expect((await getLink(db.pool, id!))!.state).toBe('fully_synced');
   });
 });

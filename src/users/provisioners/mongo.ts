@@ -1,5 +1,6 @@
 import { MongoBulkWriteError, MongoClient, MongoServerError, ObjectId, type Collection, type Document, type Filter } from 'mongodb';
 import { LcsError, describeError } from '../../core/errors.js';
+import { Coalescer, type Settled } from '../coalescer.js';
 import { PasswordHasher } from '../password-hasher.js';
 import { ProvisionError, type ProvisionRequest, type ProvisionResult, type Provisioner } from './types.js';
 
@@ -13,6 +14,12 @@ import { ProvisionError, type ProvisionRequest, type ProvisionResult, type Provi
  * rather than an upsert because Mongo-wire servers such as FerretDB run upserts 10–100× slower than inserts, and
  * LibreChat supports FerretDB. Writes to one email are also serialized inside this process.
  *
+ * Concurrent provisions (one per workflow) are written together: one lookup of all their emails, one insertMany
+ * of the new users, one bulkWrite setting the passwords of adopted ones. A batch goes once one lookup costs at most
+ * about a millisecond per user in it (judged by how long the last lookup took), or after `batchMaxWaitMs`: MongoDB
+ * answers from its email index in a millisecond, so its batches go at once; FerretDB scans the whole collection for
+ * every lookup, so its batches wait until the scan is shared by enough users.
+ *
  * Only operations every MongoDB version and FerretDB support: find, insertOne/insertMany, updateOne by _id,
  * listIndexes/createIndex. No transactions, no aggregation.
  */
@@ -23,29 +30,33 @@ export interface MongoProvisionerOptions {
   ssoProvider?: string;
   /** Milliseconds to find a server before an operation fails (LibreChat unreachable). */
   serverSelectionTimeoutMS?: number;
-  /** Most SSO users written in one insertMany. */
+  /** Most users written in one batch (one lookup, one insertMany). */
   maxBatch?: number;
+  /** The longest a provision waits for others to share its batch (ms). */
+  batchMaxWaitMs?: number;
   hasher?: PasswordHasher;
 }
 
-interface PendingSso {
+interface Write {
   request: ProvisionRequest;
-  resolve: (result: ProvisionResult) => void;
-  reject: (error: unknown) => void;
+  /** bcrypt hash of the password, null for SSO users. */
+  hash: string | null;
 }
 
 const DUPLICATE_KEY = 11000;
+/** What one batch lookup may cost per user in it (ms): sets how many users a batch waits for. */
+const LOOKUP_MS_PER_USER = 1;
 
 export class MongoProvisioner implements Provisioner {
   readonly kind = 'mongo' as const;
   private readonly client: MongoClient;
   private readonly ssoProvider: string;
-  private readonly maxBatch: number;
   private hasher: PasswordHasher | undefined;
   private readonly ownsHasher: boolean;
   private indexReady: Promise<void> | undefined;
-  private pending: PendingSso[] = [];
-  private flushScheduled = false;
+  private readonly batches: Coalescer<Write, ProvisionResult>;
+  /** How long the last batch lookup took (ms). */
+  private lastLookupMs = 0;
   /** Writes in flight per email+tenant: this process never races itself. */
   private readonly inFlight = new Map<string, Promise<unknown>>();
 
@@ -56,7 +67,13 @@ export class MongoProvisioner implements Provisioner {
       appName: 'librechat-supabase users',
     });
     this.ssoProvider = options.ssoProvider ?? 'openid';
-    this.maxBatch = options.maxBatch ?? 500;
+    const maxBatch = options.maxBatch ?? 500;
+    this.batches = new Coalescer((writes) => this.writeBatch(writes), {
+      maxBatch,
+      // About a millisecond of lookup per user.
+      minBatch: () => Math.min(maxBatch, Math.max(1, Math.round(this.lastLookupMs / LOOKUP_MS_PER_USER))),
+      lingerMs: options.batchMaxWaitMs ?? 3_000,
+    });
     this.hasher = options.hasher;
     this.ownsHasher = !options.hasher;
   }
@@ -111,10 +128,13 @@ export class MongoProvisioner implements Provisioner {
     } catch (error) {
       throw asProvisionError(error);
     }
-    if (request.password === null) return this.enqueueSso(request);
+    if (request.password === null) return this.batches.run({ request, hash: null });
     this.hasher ??= new PasswordHasher();
     const hash = await this.hasher.hash(request.password);
-    return this.writeOne(request, hash);
+    const written = this.batches.run({ request, hash });
+    // The last hash of a run: no more users are on their way, so the batch need not wait for them.
+    if (this.hasher.pending === 0) this.batches.flushSoon();
+    return written;
   }
 
   private filterFor(request: ProvisionRequest): Filter<Document> {
@@ -193,62 +213,81 @@ export class MongoProvisioner implements Provisioner {
     }
   }
 
-  // ------------------------------------------------------------------------------------------- SSO micro-batches
+  // ---------------------------------------------------------------------------------------------------- batches
 
-  /** Concurrent SSO provisions are coalesced: one lookup and one insertMany per batch (workflows stay per user). */
-  private enqueueSso(request: ProvisionRequest): Promise<ProvisionResult> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ request, resolve, reject });
-      if (this.pending.length >= this.maxBatch) void this.flush();
-      else if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setTimeout(() => void this.flush(), 5);
-      }
-    });
-  }
-
-  private async flush(): Promise<void> {
-    this.flushScheduled = false;
-    const batch = this.pending.splice(0, this.maxBatch);
-    if (this.pending.length > 0 && !this.flushScheduled) {
-      this.flushScheduled = true;
-      setTimeout(() => void this.flush(), 0);
-    }
-    if (batch.length === 0) return;
-    const alone = (item: PendingSso) => this.writeOne(item.request, null).then(item.resolve, item.reject);
-
-    // One request per email in a batch, and none that a single write is handling: the others go one by one.
+  /** One lookup, one insertMany and one bulkWrite for a batch of provisions; each gets its own result. */
+  private async writeBatch(writes: Write[]): Promise<Array<Settled<ProvisionResult>>> {
+    const results: Array<Settled<ProvisionResult> | undefined> = new Array(writes.length);
+    // One write per email in a batch, and none that a single write is handling: the others go one by one after.
     const seen = new Set<string>();
-    const bulk: PendingSso[] = [];
-    for (const item of batch) {
-      const key = emailKey(item.request);
-      if (seen.has(key) || this.inFlight.has(key)) alone(item);
+    const bulk: number[] = [];
+    const alone: number[] = [];
+    writes.forEach((write, index) => {
+      const key = emailKey(write.request);
+      if (seen.has(key) || this.inFlight.has(key)) alone.push(index);
       else {
         seen.add(key);
-        bulk.push(item);
+        bulk.push(index);
       }
-    }
-    if (bulk.length === 0) return;
-
-    let existing: Map<string, string>;
+    });
+    // Single writes of these emails (retries, duplicates) wait for this batch.
+    let batchDone!: () => void;
+    const batchWritten = new Promise<void>((resolve) => (batchDone = resolve));
+    for (const key of seen) this.inFlight.set(key, batchWritten);
     try {
-      const found = await this.users
-        .find({ email: { $in: bulk.map((item) => item.request.email) } }, { projection: { _id: 1, email: 1, tenantId: 1 } })
-        .toArray();
-      existing = new Map(found.map((doc) => [emailKey({ email: doc.email as string, tenantId: (doc.tenantId as string | null) ?? null }), doc._id.toString()]));
+      await this.writeBulk(writes, bulk, results, alone);
     } catch (error) {
-      for (const item of bulk) item.reject(asProvisionError(error));
-      return;
+      for (const index of bulk) results[index] ??= { error: asProvisionError(error) };
+    } finally {
+      batchDone();
+      for (const key of seen) if (this.inFlight.get(key) === batchWritten) this.inFlight.delete(key);
+    }
+    await Promise.all(
+      alone.map(async (index) => {
+        try {
+          results[index] = { value: await this.writeOne(writes[index]!.request, writes[index]!.hash) };
+        } catch (error) {
+          results[index] = { error };
+        }
+      }),
+    );
+    return results.map((result) => result ?? { error: new ProvisionError('internal error: no result for a batched provision', true) });
+  }
+
+  private async writeBulk(writes: Write[], bulk: number[], results: Array<Settled<ProvisionResult> | undefined>, alone: number[]): Promise<void> {
+    if (bulk.length === 0) return;
+    const lookupStarted = Date.now();
+    const found = await this.users
+      .find({ email: { $in: [...new Set(bulk.map((index) => writes[index]!.request.email))] } }, { projection: { _id: 1, email: 1, tenantId: 1 } })
+      .toArray();
+    this.lastLookupMs = Date.now() - lookupStarted;
+    const existing = new Map(found.map((doc) => [emailKey({ email: doc.email as string, tenantId: (doc.tenantId as string | null) ?? null }), doc._id as ObjectId]));
+
+    const adopted: number[] = [];
+    const toInsert: Array<{ index: number; doc: Document }> = [];
+    for (const index of bulk) {
+      const { request, hash } = writes[index]!;
+      if (existing.has(emailKey(request))) adopted.push(index);
+      else toInsert.push({ index, doc: this.newUser(request, hash) });
     }
 
-    const toInsert: Array<{ item: PendingSso; doc: Document }> = [];
-    for (const item of bulk) {
-      const id = existing.get(emailKey(item.request));
-      if (id) item.resolve({ librechatUserId: id, adopted: true });
-      else toInsert.push({ item, doc: this.newUser(item.request, null) });
+    // The stored password must log in, also for adopted users; SSO adoptions leave the user untouched.
+    const withPassword = adopted.filter((index) => writes[index]!.hash !== null);
+    if (withPassword.length > 0) {
+      const now = new Date();
+      await this.users.bulkWrite(
+        withPassword.map((index) => ({
+          updateOne: {
+            filter: { _id: existing.get(emailKey(writes[index]!.request))! },
+            update: { $set: { password: writes[index]!.hash!, emailVerified: true, updatedAt: now } },
+          },
+        })),
+        { ordered: false },
+      );
     }
+    for (const index of adopted) results[index] = { value: { librechatUserId: existing.get(emailKey(writes[index]!.request))!.toString(), adopted: true } };
+
     if (toInsert.length === 0) return;
-
     const failed = new Set<number>();
     try {
       await this.users.insertMany(
@@ -256,23 +295,20 @@ export class MongoProvisioner implements Provisioner {
         { ordered: false },
       );
     } catch (error) {
-      if (!(error instanceof MongoBulkWriteError)) {
-        for (const entry of toInsert) entry.item.reject(asProvisionError(error));
-        return;
-      }
+      if (!(error instanceof MongoBulkWriteError)) throw error;
       // Typically a duplicate key from a concurrent writer: those few go through the single-user path.
       const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
       for (const writeError of writeErrors) failed.add(writeError.index);
     }
-    toInsert.forEach((entry, index) => {
+    toInsert.forEach((entry, position) => {
       // _id is chosen here, so an inserted user's id is known without reading it back.
-      if (failed.has(index)) alone(entry.item);
-      else entry.item.resolve({ librechatUserId: (entry.doc._id as ObjectId).toString(), adopted: false });
+      if (failed.has(position)) alone.push(entry.index);
+      else results[entry.index] = { value: { librechatUserId: (entry.doc._id as ObjectId).toString(), adopted: false } };
     });
   }
 
   async close(): Promise<void> {
-    if (this.pending.length > 0) await this.flush();
+    await this.batches.drain();
     await Promise.allSettled([...this.inFlight.values()]);
     if (this.ownsHasher) await this.hasher?.close();
     await this.client.close();
