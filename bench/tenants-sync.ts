@@ -8,8 +8,11 @@
  *   - peak memory (RSS and heap) while syncing, sampled every 50 ms.
  *
  * Run: node --import tsx bench/tenants-sync.ts
+ * After the timed runs, every row of every table is compared with the source (test/tenants/support/compare.ts, its own
+ * reading of both sides): the figures only count when the target equals the source.
+ *
  * Env: BENCH_ROWS (default 1000000; BENCH_QUICK=1: 20000), DATABASE_URL to use an existing server (else embedded
- *      Postgres 17), BENCH_KEEP=1 to keep the generated webui.db.
+ *      Postgres 17), BENCH_KEEP=1 to keep the generated webui.db, BENCH_VERIFY=0 to skip the final comparison.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -18,11 +21,12 @@ import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { copyRows } from '../src/tenants/copy.js';
-import { syncTenant } from '../src/tenants/engine.js';
+import { syncTenant, type SyncResult } from '../src/tenants/engine.js';
 import { registerTenant } from '../src/tenants/lifecycle.js';
 import { openOpenWebUiSqlite } from '../src/tenants/sources/openwebui-sqlite.js';
 import type { WireValue } from '../src/tenants/sources/types.js';
 import { startPostgres, withDatabase } from '../test/support/postgres-server.js';
+import { compareWebUiTenant } from '../test/tenants/support/compare.js';
 import { WEBUI_DDL } from '../test/tenants/support/webui-fixture.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? (process.env.BENCH_QUICK === '1' ? 20_000 : 1_000_000));
@@ -43,6 +47,17 @@ const MIX: Record<string, number> = {
 
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
+}
+
+/** Where a sync's time went: the slowest tables with their phases (prepare, pass, keys, digests, …). */
+function logPhases(result: SyncResult): void {
+  const slowest = [...result.tables].sort((a, b) => (b.seconds.total ?? 0) - (a.seconds.total ?? 0)).slice(0, 5);
+  const phases = (seconds: Record<string, number>) =>
+    Object.entries(seconds)
+      .filter(([phase, value]) => phase !== 'total' && value >= 0.01)
+      .map(([phase, value]) => `${phase} ${value.toFixed(2)}`)
+      .join(', ');
+  for (const table of slowest) log(`      ${table.table}: ${(table.seconds.total ?? 0).toFixed(2)} s (${phases(table.seconds)})`);
 }
 
 function generate(file: string): Record<string, number> {
@@ -155,6 +170,8 @@ function sampleMemory(): { stop: () => { rssMb: number; heapMb: number } } {
 }
 
 async function main(): Promise<void> {
+  // The machine may be shared: its load, with the figures, tells how much they can be trusted.
+  const loadAtStart = os.loadavg().map((value) => round(value));
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lcs-bench-tenants-'));
   const file = path.join(dir, 'webui.db');
   log(`Generating an Open WebUI database with ${ROWS.toLocaleString()} rows…`);
@@ -204,6 +221,7 @@ async function main(): Promise<void> {
     const incrementalSeconds = (performance.now() - incrementalStarted) / 1000;
     if (incremental.status !== 'completed') throw new Error(`incremental sync ${incremental.status}: ${incremental.error}`);
     log(`  incremental after ${changeCount.toLocaleString()} changed rows (1%): ${incrementalSeconds.toFixed(2)} s, ${incremental.rowsSynced.toLocaleString()} rows written`);
+    logPhases(incremental);
 
     writer.transaction(() => {
       writer.prepare(`delete from message where rowid in (select rowid from message order by random() limit 500)`).run();
@@ -215,6 +233,15 @@ async function main(): Promise<void> {
     const deletes = await syncTenant({ pool, tenant: 'bench' });
     const deleteSeconds = (performance.now() - deleteStarted) / 1000;
     log(`  detecting 1,000 deletes among ${totalRows.toLocaleString()} rows: ${deleteSeconds.toFixed(2)} s, ${deletes.rowsDeleted} deleted (${deletes.status})`);
+    logPhases(deletes);
+
+    let verified: boolean | null = null;
+    if (process.env.BENCH_VERIFY !== '0') {
+      log('Comparing every row of the tenant with the source…');
+      const { mismatches, rows } = await compareWebUiTenant(file, pool, 'bench');
+      verified = mismatches.length === 0;
+      log(`  ${rows.toLocaleString()} rows compared: ${verified ? 'equal' : `${mismatches.length} mismatches, e.g. ${mismatches.slice(0, 3).join('; ')}`}`);
+    }
 
     const ratio = raw.pure / fullSeconds;
     const summary = {
@@ -227,12 +254,15 @@ async function main(): Promise<void> {
       incremental_1pct_seconds: round(incrementalSeconds),
       delete_detection_seconds: round(deleteSeconds),
       deleted_rows: deletes.rowsDeleted,
+      target_equals_source: verified,
       peak_rss_mb: peak.rssMb,
       peak_heap_mb: peak.heapMb,
+      load_average: { at_start: loadAtStart, at_end: os.loadavg().map((value) => round(value)), cpus: os.cpus().length },
       targets: {
         'full sync >= 50% of raw COPY': ratio >= 0.5,
         'incremental (1%) <= 2 s': incrementalSeconds <= 2,
         '1,000 deletes detected <= 5 s': deleteSeconds <= 5 && deletes.rowsDeleted === 1000,
+        'target equals source afterwards': verified,
       },
     };
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

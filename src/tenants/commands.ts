@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { Command } from 'commander';
 import { action, commandConfig, printJson, withDatabaseUrlOption } from '../core/cli-support.js';
 import { createPool, type Pool } from '../core/database.js';
@@ -5,6 +6,7 @@ import { LcsError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import { runTenantConsole } from './console.js';
 import { syncTenant, type SyncProgress, type SyncResult } from './engine.js';
+import { resolveConflict, validateResolution } from './conflicts.js';
 import { listConflicts, listJobs } from './ledger.js';
 import { deregisterTenant, pauseTenant, registerTenant, startTenant } from './lifecycle.js';
 import { validateTenantName } from './names.js';
@@ -183,15 +185,16 @@ export function registerTenantCommands(program: Command): void {
     ),
   );
 
-  withDatabaseUrlOption(
+  const conflictsCommand = withDatabaseUrlOption(
     tenants
       .command('conflicts')
-      .description('Unresolved conflicts: rows changed in Supabase and at the source (all tenants, or one)')
+      .description('Unresolved conflicts: rows changed in Supabase and at the source (all tenants, or one); resolve one with "conflicts resolve"')
       .argument('[name]')
       .option('--limit <n>', 'how many', '100')
       .option('--all', 'include conflicts the strategy already resolved')
       .option('--json', 'print as JSON'),
-  ).action(
+  );
+  conflictsCommand.action(
     action(async (name: string | undefined, options: { databaseUrl?: string; limit: string; all?: boolean; json?: boolean }) =>
       withPool(options, async (pool) => {
         const conflicts = await listConflicts(pool, { tenant: name ? validateTenantName(name) : undefined, limit: parseInteger(options.limit, '--limit'), includeResolved: options.all === true });
@@ -213,6 +216,33 @@ export function registerTenantCommands(program: Command): void {
     ),
   );
 
+  withDatabaseUrlOption(
+    conflictsCommand
+      .command('resolve')
+      .description('Settle a manual conflict: keep the source version (written now) or the Supabase version (kept as the new baseline)')
+      .argument('<id>', 'conflict id (tenants conflicts lists them)')
+      .requiredOption('--keep <side>', 'source or target')
+      .option('--by <who>', 'who decided (recorded in resolved_by)')
+      .option('--json', 'print the resolved conflict as JSON'),
+  ).action(
+    action(async (id: string, local: ResolveOptions, command: Command) => {
+      // Commander hands --json and --database-url after "resolve" to the listing command (it has them too).
+      const options = { ...(command.optsWithGlobals() as ResolveOptions), ...definedOnly(local) };
+      const request = validateResolution({ id, keep: options.keep, by: options.by ?? defaultResolver() });
+      return withPool(options, async (pool) => {
+        const { conflict, rowsChanged } = await resolveConflict(pool, request);
+        if (options.json) return printJson({ ...conflictView(conflict), rows_changed: rowsChanged });
+        const effect =
+          conflict.resolution === 'source_applied'
+            ? conflict.kind === 'delete'
+              ? rowsChanged ? 'the source\'s delete was applied' : 'the row was already gone'
+              : rowsChanged ? 'the source version was written' : 'the row is gone from Supabase; the next sync restores it from the source'
+            : 'the Supabase version stays and is the new baseline';
+        out(`✓ Conflict ${conflict.conflict_id} (${conflict.client_name}.${conflict.table_name} ${JSON.stringify(conflict.row_key)}) resolved by ${conflict.resolved_by}: ${effect}.`);
+      });
+    }),
+  );
+
   withDatabaseUrlOption(tenants.command('console').description('Interactive menu: register, start, pause, sync, status, jobs, remove')).action(
     action(async (options: { databaseUrl?: string }) =>
       withPool(options, async (pool) => {
@@ -220,6 +250,17 @@ export function registerTenantCommands(program: Command): void {
       }),
     ),
   );
+}
+
+interface ResolveOptions {
+  databaseUrl?: string;
+  keep: string;
+  by?: string;
+  json?: boolean;
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 interface RegisterOptions {
@@ -352,4 +393,13 @@ export function printTable(rows: Array<Record<string, unknown>>): void {
   out(columns.map((c, i) => c.padEnd(widths[i]!)).join('  '));
   out(widths.map((w) => '─'.repeat(w)).join('  '));
   for (const row of cells) out(row.map((cell, i) => (cell.length > widths[i]! ? `${cell.slice(0, widths[i]! - 1)}…` : cell.padEnd(widths[i]!))).join('  '));
+}
+
+/** resolved_by when --by is not given: the operating-system user running the command. */
+function defaultResolver(): string {
+  try {
+    return `cli:${os.userInfo().username}`;
+  } catch {
+    return 'cli';
+  }
 }

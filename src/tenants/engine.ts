@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { LcsError, describeError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { parseTenantConfig, type TenantConfig } from './config.js';
-import { encodeCopyLine } from './copy.js';
+import { encodeRows, selectRows, type EncodedRows } from './copy.js';
 import { keyHash, keyHashSum, sourceHash } from './hashes.js';
 import {
   addJobProgress,
@@ -17,11 +17,12 @@ import {
   startJob,
   type Checkpoint,
   type JobProgress,
+  type SourceDigestRecord,
 } from './ledger.js';
 import { validateTenantName } from './names.js';
 import { holdsTenantClaim, recordSyncOutcome, releaseTenantClaim, requireTenant, tryClaimTenant, type TenantRecord } from './registry.js';
 import { openTenantSource } from './sources/index.js';
-import type { CursorUnit, KeyValues, SourceRow, SourceTable, SyncSource } from './sources/types.js';
+import type { CursorUnit, KeyValues, RowDigests, SourceRow, SourceTable, SyncSource } from './sources/types.js';
 import {
   deleteRows,
   detachRows,
@@ -47,6 +48,9 @@ import {
   targetRowStates,
   targetRowStatesForKeys,
   summarizeTable,
+  targetKeyHashes,
+  targetKeysWithHashes,
+  targetKeySummary,
 } from './target.js';
 
 /**
@@ -63,9 +67,11 @@ import {
  *   STARTED, so anything that changes while it runs is still ahead of it.
  * - Tables without a cursor, and every table periodically, are compared in full: page by page, the target's key
  *   range is compared with the source page (only differing rows are written, rows gone from the source deleted).
- * - After an incremental pass, key sets are compared (counts and key-hash sums for the whole table, then per key
- *   range, or in one bulk anti-join when many differ): rows gone from the source are deleted (or soft-deleted) and
- *   rows the target lacks are fetched again.
+ *   Once verified, a table without a cursor is compared by row digests: only row-id ranges whose stored bytes changed
+ *   are read again (see compareChangedRanges for why that is exact).
+ * - After an incremental pass, key sets are compared (counts and key-hash sums for the whole table, then the exact
+ *   differing key hashes, or one bulk anti-join when very many differ): rows gone from the source are deleted (or
+ *   soft-deleted) and rows the target lacks are fetched again.
  * - A row that cannot be written is recorded in failed_rows and freezes its table's checkpoint, so it is retried.
  */
 
@@ -107,6 +113,8 @@ export interface TableResult {
   addedColumns: string[];
   excludedColumns: string[];
   error: string | null;
+  /** Seconds spent per phase (prepare, pass, keys, total): where a run's time went (also in the job ledger). */
+  seconds: Record<string, number>;
 }
 
 export interface SyncResult {
@@ -129,26 +137,61 @@ const STOPPED = Symbol('stopped');
 /** Above this many differences between source and target key counts, key sets are compared in one bulk pass. */
 const BULK_COMPARE_DIFFERENCES = 16;
 
-/** A page of source rows with each row's COPY line (key hash and source hash appended) and source hash. */
+/** Above this many differing key hashes, key sets are compared in one bulk pass instead. */
+const DETAIL_KEYS_MAX = 200_000;
+
+/** Up to this many keys, both sides' key hashes are listed and compared exactly (8 bytes per key per side). */
+const HASH_LIST_MAX = 4_000_000;
+
+/** What comparing a table without a cursor by its row digests did (see compareChangedRanges). */
+interface DigestRun {
+  /** The table is up to date; no full pass needed. */
+  done: boolean;
+  /** The stored digests still apply (nothing to record). */
+  recorded: boolean;
+  /** Digests computed from this run's snapshot, reusable when recording. */
+  digests: RowDigests | null;
+}
+
+/** Row-id ranges whose digest differs between the stored record and the current digests (or exist on one side). */
+function changedRanges(stored: SourceDigestRecord, current: RowDigests): Array<{ from: bigint; through: bigint }> {
+  const storedStarts = Buffer.from(stored.starts, 'base64');
+  const storedDigests = Buffer.from(stored.digests, 'base64');
+  const before = new Map<bigint, Buffer>();
+  for (let i = 0; i * 8 < storedStarts.length; i++) before.set(storedStarts.readBigInt64BE(i * 8), storedDigests.subarray(i * 16, i * 16 + 16));
+  const width = 1n << BigInt(current.shift);
+  const last = 2n ** 63n - 1n;
+  const changed = new Set<bigint>();
+  current.starts.forEach((start, i) => {
+    const digest = current.digests.subarray(i * 16, i * 16 + 16);
+    if (!before.get(start)?.equals(digest)) changed.add(start);
+    before.delete(start);
+  });
+  // Ranges that held rows before and hold none now: their rows were deleted (found by the key comparison), nothing
+  // to read. Only ranges with rows now are read.
+  return [...changed].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map((from) => ({ from, through: from + width - 1n > last ? last : from + width - 1n }));
+}
+
+/** A page of source rows encoded for COPY (key hash and source hash appended to each line) with each source hash. */
 interface PreparedPage {
   rows: SourceRow[];
-  lines: string[];
+  encoded: EncodedRows;
   hashes: string[];
 }
 
-const EMPTY_PAGE: PreparedPage = { rows: [], lines: [], hashes: [] };
+const EMPTY_PAGE: PreparedPage = preparePage([]);
 
 function preparePage(rows: SourceRow[]): PreparedPage {
-  const lines = new Array<string>(rows.length);
   const hashes = new Array<string>(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const row = rows[i]!;
-    if (row.error) continue;
-    const line = encodeCopyLine(row.values);
-    hashes[i] = sourceHash(line);
-    lines[i] = `${line}\t${keyHash(row.key)}\t${hashes[i]}`;
-  }
-  return { rows, lines, hashes };
+  // Each row is encoded once, into bytes; its source hash is the md5 of those bytes (the COPY line's values).
+  const encoded = encodeRows(
+    rows.map((row) => (row.error ? null : row.values)),
+    (index, bytes) => {
+      hashes[index] = sourceHash(bytes);
+      return `\t${keyHash(rows[index]!.key)}\t${hashes[index]}`;
+    },
+  );
+  return { rows, encoded, hashes };
 }
 
 /** How a pass writes its pages: full compare or not, and straight into the table (only inserts) or merged. */
@@ -256,6 +299,7 @@ class SyncRun {
       const tables = (await source.listTables()).filter((t) => this.config.tables[t.name]?.enabled !== false);
       this.emit({ type: 'start', jobId: this.jobId, tables: tables.map((t) => t.name) });
       const checkpoints = await loadCheckpoints(this.client, name);
+      await this.planKeyComparisons(source, tables, checkpoints);
       for (const [index, table] of tables.entries()) {
         if (this.options.signal?.aborted) throw STOPPED;
         const result = await this.syncTable(source, table, checkpoints.get(table.name) ?? null, index);
@@ -308,7 +352,9 @@ class SyncRun {
       addedColumns: [],
       excludedColumns: table.excluded.map((e) => e.column),
       error: null,
+      seconds: {},
     };
+    const clock = phaseClock(result.seconds);
     const name = this.tenant.client_name;
     if (table.skipReason) return { ...result, status: 'skipped', error: table.skipReason };
     if (table.problem) {
@@ -325,20 +371,36 @@ class SyncRun {
         if (fields.cursor_value === null && checkpoint) Object.assign(checkpoint, fields);
         return prepared;
       });
+      clock('prepare');
       result.addedColumns = plan.created ? [] : plan.addedColumns;
       if ((await countFailedRows(this.client, name, table.name)) > 0) this.tablesWithFailures.add(table.name);
       const state: Checkpoint = checkpoint ?? emptyCheckpoint(table.name);
-      const pass = await this.copyPass(source, plan, state, result, false);
-      result.pass = pass.type;
-      // Key sets need no separate comparison after a full pass that compared them page by page, nor after a first
-      // load into an empty table from one consistent snapshot.
-      const fresh = (pass.directThroughout && pass.completed && source.consistentSnapshot) || (pass.keysCompared && !pass.resumed);
-      // A pass resumed from an earlier run did not see what changed, meanwhile, behind its resume point: one more
-      // pass (incremental from the resumed pass's start, or full without a cursor) brings the table up to date.
-      if (pass.resumed && pass.completed) await this.copyPass(source, plan, state, result, true);
-      if (!fresh) await this.reconcileKeys(source, plan, result);
+      // A table without a cursor whose rows were verified before: compare only the row ranges that changed since.
+      const digestRun: DigestRun = table.cursor === null ? await this.compareChangedRanges(source, plan, state, result) : { done: false, recorded: false, digests: null };
+      let verified = digestRun.done;
+      if (!digestRun.done) {
+        // Rows are about to be written: stored digests no longer describe a verified target until recorded again.
+        if (state.source_digest) await this.forgetDigests(table.name, state);
+        const pass = await this.copyPass(source, plan, state, result, false);
+        result.pass = pass.type;
+        clock('pass');
+        // Key sets need no separate comparison after a full pass that compared them page by page, nor after a first
+        // load into an empty table from one consistent snapshot.
+        const fresh = (pass.directThroughout && pass.completed && source.consistentSnapshot) || (pass.keysCompared && !pass.resumed);
+        // A pass resumed from an earlier run did not see what changed, meanwhile, behind its resume point: one more
+        // pass (incremental from the resumed pass's start, or full without a cursor) brings the table up to date.
+        let completed = pass.completed;
+        if (pass.resumed && pass.completed) completed = (await this.copyPass(source, plan, state, result, true)).completed;
+        clock('pass');
+        if (!fresh) await this.reconcileKeys(source, plan, result);
+        clock('keys');
+        verified = completed && pass.type === 'full';
+      }
       await dropStage(this.client, plan);
       const failuresAfter = await countFailedRows(this.client, name, table.name);
+      // Every row of a table without a cursor was just compared (or its changed ranges were): remember the digests.
+      if (table.cursor === null && verified && failuresAfter === 0 && !digestRun.recorded) await this.recordDigests(source, plan, state, digestRun.digests);
+      clock('digests');
       if (failuresAfter > 0) {
         result.status = 'partial';
         result.error = `${failuresAfter} row(s) could not be written (see failed rows); they are retried on the next run`;
@@ -358,6 +420,10 @@ class SyncRun {
       this.logger.warn(`table ${table.name} failed`, { error: result.error });
       await saveCheckpoint(this.client, name, table.name, { status: 'error', error: result.error.slice(0, 2000) }).catch(() => undefined);
     }
+    clock('finish');
+    result.seconds.total = Object.values(result.seconds).reduce((a, b) => a + b, 0);
+    for (const phase of Object.keys(result.seconds)) result.seconds[phase] = Math.round(result.seconds[phase]! * 1000) / 1000;
+    this.logger.debug(`table ${table.name} done`, { seconds: result.seconds, pass: result.pass });
     return result;
   }
 
@@ -482,11 +548,10 @@ class SyncRun {
     whilePostgresWorks?: () => void,
   ): Promise<{ failedIndexes: number[] }> {
     const name = this.tenant.client_name;
-    const { rows, lines, hashes } = page;
+    const { rows, hashes } = page;
     const failures: Array<{ index: number; error: string }> = [];
     let good: number[] = [];
     rows.forEach((row, index) => (row.error ? failures.push({ index, error: row.error }) : good.push(index)));
-    const wire = (i: number) => lines[i]!;
     // A full compare covers the key range from the previous page's last key to this page's last key: rows that
     // differ are written (most pages: none at all) and target rows the source no longer has are deleted.
     if (mode.full && !mode.direct && mode.comparedThrough !== undefined && rows.length > 0) {
@@ -517,11 +582,11 @@ class SyncRun {
       // Once the page's rows are on their way to Postgres, the caller's next page is prepared meanwhile.
       const onSent = whilePostgresWorks;
       if (mode.direct) {
-        const inserted = await copyIntoTarget(this.client, plan, indexes.map(wire), onSent);
+        const inserted = await copyIntoTarget(this.client, plan, selectRows(page.encoded, indexes), onSent);
         return { conflicts: 0, merged: { inserted, updated: 0 } };
       }
       await this.client.query(`delete from ${plan.stage}`);
-      await stageRows(this.client, plan, indexes.map(wire), onSent);
+      await stageRows(this.client, plan, selectRows(page.encoded, indexes), onSent);
       const conflicts = await this.resolveConflicts(plan, mode.full);
       const merged = await mergeStage(this.client, plan, mode.full);
       return { conflicts, merged };
@@ -634,13 +699,134 @@ class SyncRun {
     return this.config.tables[table]?.conflict_strategy ?? this.config.conflict_strategy;
   }
 
+  // ── tables without a cursor: row digests ───────────────────────────────────────────────────────────────────────
+
+  /**
+   * A table without a cursor whose target was verified equal to the source in an earlier run (its checkpoint holds
+   * the source's row digests per row-id range and the target's key summary from that moment): only the ranges whose
+   * digest changed are read and compared row by row, then the key sets are compared (deletes, rows the target
+   * lacks). When the digests and the target's key summary are unchanged, source and target are still equal.
+   *
+   * Why this is safe: a digest covers the stored bytes of every synced column of every row in its range, so an
+   * equal digest means those rows are exactly what was verified; the signature covers the table definition, the
+   * column types and the conversion version. The target side cannot drift unseen either: a change by anyone but
+   * the sync is stamped (such tables go the full way), a delete changes its key summary, and every sync write
+   * clears the digests until the run that wrote them records new ones. Without a consistent snapshot of the source,
+   * or with failed rows, a pass in progress, a full compare due or requested, the table is compared in full.
+   */
+  private async compareChangedRanges(source: SyncSource, plan: TablePlan, checkpoint: Checkpoint, result: TableResult): Promise<DigestRun> {
+    const none: DigestRun = { done: false, recorded: false, digests: null };
+    const stored = checkpoint.source_digest;
+    if (!stored || !source.rowDigests || !source.readRowsByRowid || !source.consistentSnapshot) return none;
+    if (this.options.full || this.fullCompareDue(checkpoint) || checkpoint.pass !== null || this.tablesWithFailures.has(plan.table)) return none;
+    if ((await source.rowDigestSignature?.(plan.source)) !== stored.signature) return none;
+    // Postgres summarizes the target while SQLite digests the source.
+    const targetSummary = targetKeySummary(this.client, plan);
+    targetSummary.catch(() => undefined);
+    const digests = await source.rowDigests(plan.source, stored.shift);
+    const target = await targetSummary;
+    // Rows changed in Supabase need their conflict strategy applied: the full pass does that.
+    if (!digests || digests.signature !== stored.signature || target.changed > 0) return { ...none, digests };
+
+    result.pass = 'incremental';
+    this.emit({ type: 'table-start', table: plan.table, pass: 'incremental' });
+    const changed = changedRanges(stored, digests);
+    const targetUnchanged = target.count === stored.count && target.low === stored.low && target.high === stored.high;
+    if (changed.length === 0 && targetUnchanged) return { done: true, recorded: true, digests };
+
+    await this.forgetDigests(plan.table, checkpoint);
+    let page: SourceRow[] = [];
+    let pageBytes = 0;
+    const flush = async () => {
+      if (page.length === 0) return;
+      const prepared = preparePage(page);
+      page = [];
+      pageBytes = 0;
+      await this.inTransaction(async () => {
+        await this.applyRows(plan, prepared, { full: false, direct: false }, result);
+        await this.fence();
+      });
+    };
+    for (const range of changed) {
+      let after: bigint | null = null;
+      for (;;) {
+        if (this.options.signal?.aborted) throw STOPPED;
+        const limit = this.config.page_size - page.length;
+        const read = await source.readRowsByRowid(plan.source, { ...range, after, limit, maxBytes: this.config.page_bytes - pageBytes });
+        if (read.rows.length === 0) break;
+        page.push(...read.rows);
+        pageBytes += sumBytes(read.rows);
+        result.rowsRead += read.rows.length;
+        if (page.length >= this.config.page_size || pageBytes >= this.config.page_bytes) await flush();
+        after = read.last;
+      }
+    }
+    await flush();
+    this.emit({ type: 'page', table: plan.table, rows: result.rowsRead, written: result.inserted + result.updated, total: result.rowsRead });
+    await this.reconcileKeys(source, plan, result);
+    return { done: true, recorded: false, digests };
+  }
+
+  /**
+   * Tables whose pass will be incremental get their key comparison afterwards: the source starts hashing their keys
+   * in the background now (see key-hasher.ts), while this thread reads and writes rows.
+   */
+  private async planKeyComparisons(source: SyncSource, tables: SourceTable[], checkpoints: Map<string, Checkpoint>): Promise<void> {
+    if (!source.planKeyHashes || !source.countRows || this.options.full) return;
+    const requests: Array<{ table: SourceTable; keepHashes: boolean }> = [];
+    for (const table of tables) {
+      const checkpoint = checkpoints.get(table.name);
+      if (table.skipReason || table.problem || !table.cursor || !checkpoint || checkpoint.cursor_value === null) continue;
+      if (checkpoint.cursor_column !== table.cursor.column || this.fullCompareDue(checkpoint)) continue;
+      requests.push({ table, keepHashes: (await source.countRows(table)) <= HASH_LIST_MAX });
+    }
+    source.planKeyHashes(requests);
+  }
+
+  private fullCompareDue(checkpoint: Checkpoint): boolean {
+    const hours = this.config.full_compare_hours;
+    return hours > 0 && (!checkpoint.last_full_compare_at || Date.now() - checkpoint.last_full_compare_at.getTime() > hours * 3_600_000);
+  }
+
+  /** Stored digests stop describing the target as soon as the sync writes to the table: cleared before it does. */
+  private async forgetDigests(table: string, checkpoint: Checkpoint): Promise<void> {
+    await saveCheckpoint(this.client, this.tenant.client_name, table, { source_digest: null });
+    checkpoint.source_digest = null;
+  }
+
+  /** Records the source's row digests (from this run's snapshot) with the target's key summary, once verified equal. */
+  private async recordDigests(source: SyncSource, plan: TablePlan, checkpoint: Checkpoint, computed: RowDigests | null): Promise<void> {
+    if (!source.rowDigests || !source.consistentSnapshot) return;
+    // Ranges sized for the table as it was when first recorded: re-chosen once the table has grown a lot.
+    const digests = computed && computed.starts.length <= 16_384 ? computed : await source.rowDigests(plan.source, null);
+    if (!digests) return;
+    const target = await targetKeySummary(this.client, plan);
+    // A row changed in Supabase meanwhile (manual conflicts stay so): no record, the next run compares in full.
+    if (target.changed > 0) return;
+    const starts = Buffer.alloc(digests.starts.length * 8);
+    digests.starts.forEach((start, index) => starts.writeBigInt64BE(start, index * 8));
+    const record: SourceDigestRecord = {
+      signature: digests.signature,
+      shift: digests.shift,
+      starts: starts.toString('base64'),
+      digests: digests.digests.toString('base64'),
+      count: target.count,
+      low: target.low,
+      high: target.high,
+    };
+    await saveCheckpoint(this.client, this.tenant.client_name, plan.table, { source_digest: record });
+    checkpoint.source_digest = record;
+  }
+
   // ── key reconciliation ────────────────────────────────────────────────────────────────────────────────────────
 
   /**
-   * Compares the source's and the target's key sets, range by range (count and key-hash sum; details only where
-   * they differ): target rows the source no longer has are deleted, source rows the target lacks are written.
+   * Compares the source's and the target's key sets (count and key-hash sums; details only where they differ):
+   * target rows the source no longer has are deleted, source rows the target lacks are written. Sources that hash
+   * keys themselves go by key hashes; others (MongoDB) by key ranges.
    */
   private async reconcileKeys(source: SyncSource, plan: TablePlan, result: TableResult): Promise<void> {
+    if (source.keyHashes && source.keysWithHashes && source.existingKeys && source.countRows) return this.reconcileKeysByHashes(source, plan, result);
     const table = plan.source;
     // Fast path: the source summarizes its keys itself; equal summaries mean there is nothing to repair.
     if (source.summarizeKeys) {
@@ -703,6 +889,61 @@ class SyncRun {
       const keys = await source.readKeys(table, { afterKey: range.after, through: range.through, limit: Number.MAX_SAFE_INTEGER });
       await this.repairRange(source, plan, range, keys, keys.map(keyHash), result);
     }
+  }
+
+  /**
+   * Key sets compared by key hash: the source hashes its keys inside SQLite (in the background for tables with a
+   * cursor) while Postgres sums its stored key hashes; equal counts and sums mean equal key sets (the usual case).
+   * Otherwise both sides' hash lists are sorted and merged, giving the exact differing hashes; only keys with those
+   * hashes are listed — target keys are checked against the source by key (two keys may share a hash), source keys
+   * are fetched and merged (a no-op for rows already equal). A few deletes among a million rows move a few thousand
+   * keys, not a million. Past HASH_LIST_MAX keys (8 bytes per key on each side), the bulk comparison takes over.
+   */
+  private async reconcileKeysByHashes(source: SyncSource, plan: TablePlan, result: TableResult): Promise<void> {
+    const table = plan.source;
+    const keepHashes = (await source.countRows!(table)) <= HASH_LIST_MAX;
+    // Postgres sums the whole table while the source hashes its keys.
+    const targetSummary = targetKeySummary(this.client, plan);
+    targetSummary.catch(() => undefined);
+    const here = await source.keyHashes!(table, { keepHashes });
+    const whole = await targetSummary;
+    if (whole.count === here.count && whole.low === here.low && whole.high === here.high) return;
+    if (this.options.signal?.aborted) throw STOPPED;
+    if (!here.hashes || whole.count > HASH_LIST_MAX) return this.compareAllKeys(source, plan, result);
+
+    let theirs = new Float64Array(Math.max(16, whole.count));
+    let size = 0;
+    await targetKeyHashes(this.client, plan, whole.count, (hash) => {
+      if (size === theirs.length) {
+        const grown = new Float64Array(theirs.length * 2);
+        grown.set(theirs);
+        theirs = grown;
+      }
+      theirs[size++] = hash;
+    });
+    const target = theirs.subarray(0, size).sort();
+    const ours = here.hashes.slice().sort();
+    const goneHashes = new Set<number>();
+    const missingHashes = new Set<number>();
+    let i = 0;
+    let j = 0;
+    while (i < ours.length || j < target.length) {
+      if (j >= target.length || (i < ours.length && ours[i]! < target[j]!)) missingHashes.add(ours[i++]!);
+      else if (i >= ours.length || target[j]! < ours[i]!) goneHashes.add(target[j++]!);
+      else {
+        i++;
+        j++;
+      }
+    }
+    if (goneHashes.size === 0 && missingHashes.size === 0) return;
+    if (goneHashes.size + missingHashes.size > DETAIL_KEYS_MAX) return this.compareAllKeys(source, plan, result);
+    const candidates = targetKeysWithHashes(this.client, plan, [...goneHashes]);
+    candidates.catch(() => undefined);
+    const missing = await source.keysWithHashes!(table, [...missingHashes]);
+    const inTarget = await candidates;
+    const stillAtSource = inTarget.length ? await source.existingKeys!(table, inTarget.map((t) => t.key)) : new Set<string>();
+    const gone = inTarget.filter((t) => !stillAtSource.has(JSON.stringify(t.key))).map((t) => t.key);
+    await this.applyRepair(source, plan, gone, missing.map((m) => m.key), result);
   }
 
   /** Compares the whole key sets at once (see compareKeySets), then repairs what differs. */
@@ -861,6 +1102,7 @@ function emptyCheckpoint(table: string): Checkpoint {
     last_synced_at: null,
     status: 'pending',
     error: null,
+    source_digest: null,
   };
 }
 
@@ -941,6 +1183,17 @@ function tableLedgerEntry(result: TableResult): Record<string, unknown> {
     ...(result.addedColumns.length ? { added_columns: result.addedColumns } : {}),
     ...(result.excludedColumns.length ? { excluded_columns: result.excludedColumns } : {}),
     ...(result.error ? { error: result.error } : {}),
+    seconds: result.seconds,
+  };
+}
+
+/** Adds the time since the previous call to `phase` (phases may be entered more than once). */
+function phaseClock(seconds: Record<string, number>): (phase: string) => void {
+  let last = performance.now();
+  return (phase) => {
+    const now = performance.now();
+    seconds[phase] = (seconds[phase] ?? 0) + (now - last) / 1000;
+    last = now;
   };
 }
 

@@ -120,6 +120,24 @@ export interface Checkpoint {
   last_synced_at: Date | null;
   status: 'pending' | 'ok' | 'error' | 'blocked';
   error: string | null;
+  /**
+   * Tables without a cursor: digests of the source rows (per row-id range) and the target's key summary as they were
+   * when the target was last verified equal to the source; null when unknown or invalidated by a write since.
+   */
+  source_digest: SourceDigestRecord | null;
+}
+
+export interface SourceDigestRecord {
+  signature: string;
+  shift: number;
+  /** Base64 of the ranges' first row ids (signed 64-bit, big-endian), ascending. */
+  starts: string;
+  /** Base64 of 16 bytes per range. */
+  digests: string;
+  /** Synced target rows and their key-hash sums at that moment (equal to the source's). */
+  count: number;
+  low: string;
+  high: string;
 }
 
 export async function loadCheckpoints(db: Db, tenant: string): Promise<Map<string, Checkpoint>> {
@@ -142,14 +160,15 @@ export async function saveCheckpoint(db: Db, tenant: string, table: string, fiel
     'last_synced_at',
     'status',
     'error',
+    'source_digest',
   ]);
   for (const name of names) if (!allowed.has(name)) throw new Error(`unknown checkpoint field ${name}`);
   const values = names.map((name) => {
     const value = fields[name];
-    return name === 'pass_last_key' && value !== null && value !== undefined ? JSON.stringify(value) : value;
+    return (name === 'pass_last_key' || name === 'source_digest') && value !== null && value !== undefined ? JSON.stringify(value) : value;
   });
   const columns = names.map((name) => `"${name}"`);
-  const placeholders = names.map((name, index) => (name === 'pass_last_key' ? `$${index + 3}::jsonb` : `$${index + 3}`));
+  const placeholders = names.map((name, index) => (name === 'pass_last_key' || name === 'source_digest' ? `$${index + 3}::jsonb` : `$${index + 3}`));
   await db.query(
     `insert into sync_metadata.table_checkpoints (client_name, table_name${columns.map((c) => `, ${c}`).join('')}, updated_at)
      values ($1, $2${placeholders.map((p) => `, ${p}`).join('')}, now())
@@ -274,4 +293,28 @@ export async function listConflicts(db: Db, options: { tenant?: string; limit?: 
     [options.tenant ?? null, options.limit ?? 100, options.includeResolved ?? false],
   );
   return rows;
+}
+
+const CONFLICT_COLUMNS = `conflict_id::text, client_name, table_name, row_key, kind, strategy, resolution, source_row, target_row, job_id,
+            detected_at, resolved, resolved_at, resolved_by`;
+
+/** One conflict by id (null when unknown); `lock` holds it (FOR UPDATE) until the caller's transaction ends. */
+export async function getConflict(db: Db, id: string, options: { lock?: boolean } = {}): Promise<ConflictRow | null> {
+  const { rows } = await db.query<ConflictRow>(
+    `select ${CONFLICT_COLUMNS} from sync_metadata.conflict_log where conflict_id = $1::bigint${options.lock ? ' for update' : ''}`,
+    [id],
+  );
+  return rows[0] ?? null;
+}
+
+/** Records how an open conflict was settled by hand. */
+export async function markConflictResolved(db: Db, id: string, resolution: 'source_applied' | 'target_kept', by: string): Promise<ConflictRow> {
+  const { rows } = await db.query<ConflictRow>(
+    `update sync_metadata.conflict_log set resolved = true, resolution = $2, resolved_at = now(), resolved_by = $3
+      where conflict_id = $1::bigint and not resolved
+      returning ${CONFLICT_COLUMNS}`,
+    [id, resolution, by],
+  );
+  if (!rows[0]) throw new Error(`conflict ${id} is not open`);
+  return rows[0];
 }

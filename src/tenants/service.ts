@@ -4,6 +4,7 @@ import { LcsError, describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { HttpError, type ServiceRequest } from '../service/http.js';
 import type { ServicePlugin, SyncServiceContext } from '../service/server.js';
+import { resolveConflict } from './conflicts.js';
 import { syncTenant } from './engine.js';
 import { listConflicts, listJobs } from './ledger.js';
 import { validateTenantName } from './names.js';
@@ -325,6 +326,26 @@ function registerRoutes(context: SyncServiceContext, node: SyncNode): void {
     return { status: 200, body: { conflicts: conflicts.map(conflictView), count: conflicts.length } };
   });
 
+  // Settles a manual conflict: {keep: 'source' | 'target', resolved_by}. 404 unknown id, 409 already resolved (or a
+  // sync of the tenant is running), 400 a malformed request.
+  router.add('POST', '/api/v1/conflicts/:id/resolve', async (request) => {
+    const body = objectBody(request);
+    if (body.resolved_by !== undefined && typeof body.resolved_by !== 'string') throw new HttpError(400, 'resolved_by must be a string');
+    try {
+      const { conflict, rowsChanged } = await resolveConflict(pool, {
+        id: request.params.id ?? '',
+        keep: typeof body.keep === 'string' ? body.keep : String(body.keep),
+        by: (body.resolved_by as string | undefined) ?? 'api',
+      });
+      return { status: 200, body: { conflict: conflictView(conflict), rows_changed: rowsChanged } };
+    } catch (error) {
+      if (!(error instanceof LcsError)) throw error;
+      const status = CONFLICT_ERROR_STATUS[error.code] ?? 500;
+      if (status === 500) throw error;
+      return { status, body: { error: error.message, code: error.code } };
+    }
+  });
+
   router.add('GET', '/api/v1/tenants', async () => ({ status: 200, body: { tenants: await allTenantStatuses(pool) } }));
 
   router.add('GET', '/api/v1/tenants/:name', async (request) => {
@@ -341,6 +362,16 @@ function registerRoutes(context: SyncServiceContext, node: SyncNode): void {
 
   router.add('GET', '/metrics', async () => ({ status: 200, contentType: 'text/plain; version=0.0.4; charset=utf-8', body: await metrics(context, node) }));
 }
+
+const CONFLICT_ERROR_STATUS: Record<string, number> = {
+  LCS_USAGE: 400,
+  LCS_CONFLICT_UNKNOWN: 404,
+  LCS_CONFLICT_RESOLVED: 409,
+  LCS_SYNC_RUNNING: 409,
+  LCS_TABLE_MISSING: 409,
+  LCS_CONFLICT_NO_SOURCE: 409,
+  LCS_CONFLICT_KEY: 409,
+};
 
 function objectBody(request: ServiceRequest): Record<string, unknown> {
   if (!request.body || typeof request.body !== 'object' || Array.isArray(request.body)) throw new HttpError(400, 'send a JSON object body');

@@ -121,6 +121,7 @@ export function conflictView(conflict: ConflictRow): Record<string, unknown> {
     resolved: conflict.resolved,
     detected_at: conflict.detected_at.toISOString(),
     resolved_at: iso(conflict.resolved_at),
+    resolved_by: conflict.resolved_by,
     job_id: conflict.job_id,
     source_row: conflict.source_row,
     target_row: conflict.target_row,

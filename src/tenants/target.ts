@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { LcsError } from '../core/errors.js';
 import { quoteIdent, validateIdentifier } from '../core/database.js';
-import { copyLines, encodeCopyLine } from './copy.js';
+import { copyChunks, copyLines, encodeCopyLine } from './copy.js';
 import type { KeyValues, SourceTable, TargetType } from './sources/types.js';
 
 /**
@@ -240,6 +241,21 @@ export async function prepareTable(
     );
   }
 
+  // The rows changed in Supabase, indexed (a partial index: only those rows, so the sync's own writes never touch
+  // it). Conflict checks join each page with them; without the index the planner walks the whole table per page.
+  const changedIndex = await client.query(
+    `select 1 from pg_index i join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+      where i.indrelid = to_regclass($1) and a.attname = $2 and i.indpred is not null and i.indnatts = 1`,
+    [qualified, BOOKKEEPING_COLUMNS.targetChangedAt],
+  );
+  if (changedIndex.rowCount === 0) {
+    const indexName = `lcs_changed_${createHash('sha256').update(`${schema}.${source.name}`).digest('hex').slice(0, 16)}`;
+    await client.query(
+      `create index if not exists ${quoteIdent(indexName)} on ${qualified} (${quoteIdent(BOOKKEEPING_COLUMNS.targetChangedAt)})
+        where ${quoteIdent(BOOKKEEPING_COLUMNS.targetChangedAt)} is not null`,
+    );
+  }
+
   const stage = `pg_temp.${quoteIdent(`lcs_stage_${stageIndex ?? 0}`)}`;
   const key = source.key.map((name) => ({ name, type: byName.get(name)?.type ?? effective.columns.find((c) => c.name === name)!.type }));
   return { schema, table: source.name, source: effective, qualified, stage, stageCreated: false, key, addedColumns, created };
@@ -274,17 +290,17 @@ function wireColumns(plan: TablePlan): string {
   return [...plan.source.columns.map((c) => quoteIdent(c.name)), quoteIdent(BOOKKEEPING_COLUMNS.keyHash), quoteIdent(BOOKKEEPING_COLUMNS.sourceHash)].join(', ');
 }
 
-/** Loads COPY lines (values in `plan.source.columns` order, then key hash and source hash) into the staging table. */
-export async function stageRows(client: pg.ClientBase, plan: TablePlan, lines: string[], onSent?: () => void): Promise<number> {
-  return copyLines(client, `copy ${plan.stage} (${wireColumns(plan)}) from stdin`, lines, onSent);
+/** Loads COPY rows (values in `plan.source.columns` order, then key hash and source hash) into the staging table. */
+export async function stageRows(client: pg.ClientBase, plan: TablePlan, rows: Buffer[], onSent?: () => void): Promise<number> {
+  return copyChunks(client, `copy ${plan.stage} (${wireColumns(plan)}) from stdin`, rows, onSent);
 }
 
 /**
  * Loads wire rows straight into the target table: the fast path for rows known to be new (a first full pass into
  * an empty table). A key that exists after all makes the COPY fail (unique violation) and the caller falls back.
  */
-export async function copyIntoTarget(client: pg.ClientBase, plan: TablePlan, lines: string[], onSent?: () => void): Promise<number> {
-  return copyLines(client, `copy ${plan.qualified} (${wireColumns(plan)}) from stdin`, lines, onSent);
+export async function copyIntoTarget(client: pg.ClientBase, plan: TablePlan, rows: Buffer[], onSent?: () => void): Promise<number> {
+  return copyChunks(client, `copy ${plan.qualified} (${wireColumns(plan)}) from stdin`, rows, onSent);
 }
 
 /** True when the target table has no rows at all. */
@@ -303,6 +319,17 @@ export interface StagedConflict {
 
 const bookkeepingNames = `array[${Object.values(BOOKKEEPING_COLUMNS).map((c) => `'${c}'`).join(', ')}]`;
 
+/** The key columns as text, one result column each (lcs_k0, …): much cheaper for the driver than a text array. */
+function keySelect(plan: TablePlan, alias: string): string {
+  return plan.key.map((k, index) => `${alias}.${quoteIdent(k.name)}::text as lcs_k${index}`).join(', ');
+}
+
+/** A key read back from the columns keySelect produced. */
+function keyOf(plan: TablePlan, row: object): KeyValues {
+  const values = row as Record<string, string>;
+  return plan.key.map((_, index) => values[`lcs_k${index}`]!);
+}
+
 function keyJoin(plan: TablePlan, left: string, right: string): string {
   return plan.key.map((k) => `${left}.${quoteIdent(k.name)} = ${right}.${quoteIdent(k.name)}`).join(' and ');
 }
@@ -314,8 +341,8 @@ function keyJoin(plan: TablePlan, left: string, right: string): string {
 export async function findConflicts(client: pg.ClientBase, plan: TablePlan, full: boolean): Promise<StagedConflict[]> {
   const { sourceHash, targetChangedAt, deletedAt } = BOOKKEEPING_COLUMNS;
   const cursor = plan.source.cursor ? quoteIdent(plan.source.cursor.column) : null;
-  const { rows } = await client.query<{ key: string[]; source_row: Record<string, unknown>; target_row: Record<string, unknown>; source_cursor: string | null; target_cursor: string | null }>(
-    `select array[${plan.key.map((k) => `s.${quoteIdent(k.name)}::text`).join(', ')}] as key,
+  const { rows } = await client.query<{ source_row: Record<string, unknown>; target_row: Record<string, unknown>; source_cursor: string | null; target_cursor: string | null }>(
+    `select ${keySelect(plan, 's')},
             to_jsonb(s) - ${bookkeepingNames} as source_row,
             to_jsonb(t) - ${bookkeepingNames} as target_row,
             ${cursor ? `s.${cursor}::text` : 'null::text'} as source_cursor,
@@ -325,7 +352,7 @@ export async function findConflicts(client: pg.ClientBase, plan: TablePlan, full
         and t.${quoteIdent(deletedAt)} is null
         ${full ? '' : `and s.${quoteIdent(sourceHash)} is distinct from t.${quoteIdent(sourceHash)}`}`,
   );
-  return rows.map((r) => ({ key: r.key, sourceRow: r.source_row, targetRow: r.target_row, sourceCursor: r.source_cursor, targetCursor: r.target_cursor }));
+  return rows.map((r) => ({ key: keyOf(plan, r), sourceRow: r.source_row, targetRow: r.target_row, sourceCursor: r.source_cursor, targetCursor: r.target_cursor }));
 }
 
 /**
@@ -484,6 +511,68 @@ export async function summarizeTable(client: pg.ClientBase, plan: TablePlan): Pr
   return { count: Number(rows[0]?.n ?? 0), low: rows[0]?.low ?? '0', high: rows[0]?.high ?? '0' };
 }
 
+/** The two key-hash halves summed as int4 values (fast int8 sums; see keyHashHalves). */
+function keyHashHalvesSql(h: string): { low: string; high: string } {
+  return { low: `sum((${h} % 2147483648)::int4)`, high: `sum((${h} / 2097152)::int4)` };
+}
+
+/** Count and key-hash sums of the synced rows, plus how many of them were changed in Supabase since synced. */
+export async function targetKeySummary(client: pg.ClientBase, plan: TablePlan): Promise<{ count: number; low: string; high: string; changed: number }> {
+  const params: unknown[] = [];
+  const where = rangeWhere(plan, { after: null, through: null }, params);
+  const h = `t.${quoteIdent(BOOKKEEPING_COLUMNS.keyHash)}`;
+  const sums = keyHashHalvesSql(h);
+  const { rows } = await client.query<{ n: string; low: string | null; high: string | null; changed: string }>(
+    `select count(*) as n, ${sums.low}::text as low, ${sums.high}::text as high,
+            count(*) filter (where t.${quoteIdent(BOOKKEEPING_COLUMNS.targetChangedAt)} is not null) as changed
+       from ${plan.qualified} t where ${where}`,
+    params,
+  );
+  const row = rows[0];
+  return { count: Number(row?.n ?? 0), low: row?.low ?? '0', high: row?.high ?? '0', changed: Number(row?.changed ?? 0) };
+}
+
+/**
+ * The key hashes of all synced rows, handed to `onHash` one by one: Postgres lists them as decimal text, a few
+ * hundred thousand per row (cheaper for it than any grouping, and each result row stays a few MB).
+ */
+export async function targetKeyHashes(client: pg.ClientBase, plan: TablePlan, expectedRows: number, onHash: (hash: number) => void): Promise<void> {
+  const params: unknown[] = [];
+  const where = rangeWhere(plan, { after: null, through: null }, params);
+  const h = `t.${quoteIdent(BOOKKEEPING_COLUMNS.keyHash)}`;
+  params.push(Math.max(1, Math.ceil(expectedRows / 250_000)));
+  const { rows } = await client.query<{ hashes: string }>(
+    `select string_agg(${h}::text, ',') as hashes from ${plan.qualified} t where ${where} group by ${h} % $${params.length}`,
+    params,
+  );
+  for (const row of rows) {
+    const text = row.hashes;
+    let value = 0;
+    for (let i = 0; i < text.length; i++) {
+      const code = text.charCodeAt(i);
+      if (code === 44) {
+        onHash(value);
+        value = 0;
+      } else value = value * 10 + (code - 48);
+    }
+    if (text.length > 0) onHash(value);
+  }
+}
+
+/** Keys and key hashes of the synced rows whose key hash is one of `hashes`. */
+export async function targetKeysWithHashes(client: pg.ClientBase, plan: TablePlan, hashes: number[]): Promise<Array<{ key: KeyValues; hash: number }>> {
+  if (hashes.length === 0) return [];
+  const params: unknown[] = [];
+  const where = rangeWhere(plan, { after: null, through: null }, params);
+  const h = `t.${quoteIdent(BOOKKEEPING_COLUMNS.keyHash)}`;
+  params.push(hashes.map(String));
+  const { rows } = await client.query<{ h: string }>(
+    `select ${keySelect(plan, 't')}, ${h}::text as h from ${plan.qualified} t where ${where} and ${h} = any($${params.length}::bigint[])`,
+    params,
+  );
+  return rows.map((r) => ({ key: keyOf(plan, r), hash: Number(r.h) }));
+}
+
 /**
  * Compares whole key sets in Postgres: the source's keys (with their key hashes) are streamed into a temporary
  * table in batches (memory stays bounded), then two anti-joins list the synced target rows the source no longer has
@@ -499,7 +588,7 @@ export async function compareKeySets(
   const keyColumns = plan.key.map((k) => quoteIdent(k.name)).join(', ');
   const join = plan.key.map((k) => `t.${quoteIdent(k.name)} = s.${quoteIdent(k.name)}`).join(' and ');
   const synced = `t.${quoteIdent(BOOKKEEPING_COLUMNS.keyHash)} is not null and t.${quoteIdent(BOOKKEEPING_COLUMNS.deletedAt)} is null`;
-  const keyArray = (alias: string) => `array[${plan.key.map((k) => `${alias}.${quoteIdent(k.name)}::text`).join(', ')}]`;
+
   await client.query('begin');
   try {
     await client.query(`create temp table ${temp} (${plan.key.map((k) => `${quoteIdent(k.name)} ${castType(k.type)}`).join(', ')}, h bigint) on commit drop`);
@@ -507,15 +596,15 @@ export async function compareKeySets(
       await copyLines(client, `copy ${temp} (${keyColumns}, h) from stdin`, keys.map((key) => encodeCopyLine([...key, String(hash(key))])));
     }
     await client.query(`analyze ${temp}`);
-    const gone = await client.query<{ key: string[] }>(
-      `select ${keyArray('t')} as key from ${plan.qualified} t where ${synced} and not exists (select 1 from ${temp} s where ${join})`,
+    const gone = await client.query(
+      `select ${keySelect(plan, 't')} from ${plan.qualified} t where ${synced} and not exists (select 1 from ${temp} s where ${join})`,
     );
-    const missing = await client.query<{ key: string[] }>(
-      `select ${keyArray('s')} as key from ${temp} s
+    const missing = await client.query(
+      `select ${keySelect(plan, 's')} from ${temp} s
         where not exists (select 1 from ${plan.qualified} t where ${join} and ${synced} and t.${quoteIdent(BOOKKEEPING_COLUMNS.keyHash)} = s.h)`,
     );
     await client.query('commit');
-    return { gone: gone.rows.map((r) => r.key), missing: missing.rows.map((r) => r.key) };
+    return { gone: gone.rows.map((r) => keyOf(plan, r)), missing: missing.rows.map((r) => keyOf(plan, r)) };
   } catch (error) {
     await client.query('rollback').catch(() => undefined);
     throw error;
@@ -526,12 +615,12 @@ export async function compareKeySets(
 export async function keysInRange(client: pg.ClientBase, plan: TablePlan, range: KeyRange): Promise<Array<{ key: KeyValues; hash: number }>> {
   const params: unknown[] = [];
   const where = rangeWhere(plan, range, params);
-  const { rows } = await client.query<{ key: string[]; h: string }>(
-    `select array[${plan.key.map((k) => `t.${quoteIdent(k.name)}::text`).join(', ')}] as key, t.${quoteIdent(BOOKKEEPING_COLUMNS.keyHash)}::text as h
+  const { rows } = await client.query<{ h: string }>(
+    `select ${keySelect(plan, 't')}, t.${quoteIdent(BOOKKEEPING_COLUMNS.keyHash)}::text as h
        from ${plan.qualified} t where ${where}`,
     params,
   );
-  return rows.map((r) => ({ key: r.key, hash: Number(r.h) }));
+  return rows.map((r) => ({ key: keyOf(plan, r), hash: Number(r.h) }));
 }
 
 export interface DeleteCandidate {
@@ -545,14 +634,14 @@ export interface DeleteCandidate {
 export async function inspectDeletes(client: pg.ClientBase, plan: TablePlan, keys: KeyValues[]): Promise<DeleteCandidate[]> {
   if (keys.length === 0) return [];
   const params = plan.key.map((_, index) => keys.map((key) => key[index] ?? null));
-  const { rows } = await client.query<{ key: string[]; changed: boolean; target_row: Record<string, unknown> }>(
-    `select array[${plan.key.map((k) => `t.${quoteIdent(k.name)}::text`).join(', ')}] as key,
+  const { rows } = await client.query<{ changed: boolean; target_row: Record<string, unknown> }>(
+    `select ${keySelect(plan, 't')},
             t.${quoteIdent(BOOKKEEPING_COLUMNS.targetChangedAt)} is not null as changed,
             to_jsonb(t) - ${bookkeepingNames} as target_row
        from ${plan.qualified} t join (${keyValuesTable(plan, 1)}) k on ${keyJoin(plan, 't', 'k')}`,
     params,
   );
-  return rows.map((r) => ({ key: r.key, changedInTarget: r.changed, targetRow: r.target_row }));
+  return rows.map((r) => ({ key: keyOf(plan, r), changedInTarget: r.changed, targetRow: r.target_row }));
 }
 
 export interface TargetRowState {
@@ -569,28 +658,38 @@ export async function targetRowStates(client: pg.ClientBase, plan: TablePlan, ra
   const { sourceHash, targetChangedAt, deletedAt, keyHash } = BOOKKEEPING_COLUMNS;
   const params: unknown[] = [];
   const where = rangeWhere(plan, range, params, { allRows: true });
-  const { rows } = await client.query<{ key: string[]; h: string | null; changed: boolean; deleted: boolean; detached: boolean }>(
-    `select array[${plan.key.map((k) => `t.${quoteIdent(k.name)}::text`).join(', ')}] as key, t.${quoteIdent(sourceHash)}::text as h,
+  const { rows } = await client.query<{ h: string | null; changed: boolean; deleted: boolean; detached: boolean }>(
+    `select ${keySelect(plan, 't')}, t.${quoteIdent(sourceHash)}::text as h,
             t.${quoteIdent(targetChangedAt)} is not null as changed, t.${quoteIdent(deletedAt)} is not null as deleted,
             t.${quoteIdent(keyHash)} is null as detached
        from ${plan.qualified} t where ${where}`,
     params,
   );
-  return new Map(rows.map((r) => [JSON.stringify(r.key), { key: r.key, sourceHash: r.h, changedInTarget: r.changed, deleted: r.deleted, detached: r.detached }]));
+  return new Map(
+    rows.map((r) => {
+      const key = keyOf(plan, r);
+      return [JSON.stringify(key), { key, sourceHash: r.h, changedInTarget: r.changed, deleted: r.deleted, detached: r.detached }];
+    }),
+  );
 }
 
 /** What the target holds for these keys (any rows, soft-deleted or detached included), by key JSON. */
 export async function targetRowStatesForKeys(client: pg.ClientBase, plan: TablePlan, keys: KeyValues[]): Promise<Map<string, TargetRowState>> {
   const { sourceHash, targetChangedAt, deletedAt, keyHash } = BOOKKEEPING_COLUMNS;
   const params = plan.key.map((_, index) => keys.map((key) => key[index] ?? null));
-  const { rows } = await client.query<{ key: string[]; h: string | null; changed: boolean; deleted: boolean; detached: boolean }>(
-    `select array[${plan.key.map((k) => `t.${quoteIdent(k.name)}::text`).join(', ')}] as key, t.${quoteIdent(sourceHash)}::text as h,
+  const { rows } = await client.query<{ h: string | null; changed: boolean; deleted: boolean; detached: boolean }>(
+    `select ${keySelect(plan, 't')}, t.${quoteIdent(sourceHash)}::text as h,
             t.${quoteIdent(targetChangedAt)} is not null as changed, t.${quoteIdent(deletedAt)} is not null as deleted,
             t.${quoteIdent(keyHash)} is null as detached
        from ${plan.qualified} t join (${keyValuesTable(plan, 1)}) k on ${keyJoin(plan, 't', 'k')}`,
     params,
   );
-  return new Map(rows.map((r) => [JSON.stringify(r.key), { key: r.key, sourceHash: r.h, changedInTarget: r.changed, deleted: r.deleted, detached: r.detached }]));
+  return new Map(
+    rows.map((r) => {
+      const key = keyOf(plan, r);
+      return [JSON.stringify(key), { key, sourceHash: r.h, changedInTarget: r.changed, deleted: r.deleted, detached: r.detached }];
+    }),
+  );
 }
 
 /** Removes rows the source no longer has, or marks them deleted (soft). Returns how many rows it touched. */
@@ -631,4 +730,84 @@ export async function prepareSession(client: pg.ClientBase): Promise<void> {
             set_config('DateStyle', 'ISO, MDY', false), set_config('TimeZone', 'UTC', false),
             set_config('IntervalStyle', 'postgres', false), set_config('statement_timeout', '0', false)`,
   );
+}
+
+// ── resolving conflicts by hand ────────────────────────────────────────────────────────────────────────────────
+
+/** A tenant table as it is in Postgres: what resolving a conflict needs to address one row. */
+export interface TargetTable {
+  qualified: string;
+  key: Array<{ name: string; type: string }>;
+  /** Data columns (bookkeeping columns left out). */
+  columns: string[];
+}
+
+/** The tenant table `schema.table`, or null when it does not exist (any more). */
+export async function describeTargetTable(client: pg.ClientBase, schema: string, table: string): Promise<TargetTable | null> {
+  const qualified = `${quoteIdent(validateIdentifier(schema, 'tenant schema'))}.${quoteIdent(table)}`;
+  const columns = await describeColumns(client, qualified);
+  if (!columns) return null;
+  const keyNames = await primaryKeyColumns(client, qualified);
+  const types = new Map(columns.map((c) => [c.name, c.type]));
+  return {
+    qualified,
+    key: keyNames.map((name) => ({ name, type: types.get(name)! })),
+    columns: columns.map((c) => c.name).filter((name) => !name.startsWith(RESERVED_COLUMN_PREFIX)),
+  };
+}
+
+function rowWhere(table: TargetTable, key: KeyValues, params: unknown[]): string {
+  if (key.length !== table.key.length) throw new LcsError('LCS_CONFLICT_KEY', `The recorded key has ${key.length} value(s) but the table's key has ${table.key.length} column(s).`);
+  return table.key
+    .map((k, index) => {
+      params.push(key[index]);
+      return `t.${quoteIdent(k.name)} = $${params.length}::${castType(k.type)}`;
+    })
+    .join(' and ');
+}
+
+/**
+ * Writes a recorded source version (conflict_log.source_row) into the target row, as the sync would have: it is no
+ * longer marked as changed in Supabase. Must run in a transaction with SYNC_WRITER_SETTING on. Returns rows written.
+ */
+export async function writeSourceVersion(client: pg.ClientBase, table: TargetTable, key: KeyValues, sourceRow: Record<string, unknown>): Promise<number> {
+  const keyNames = new Set(table.key.map((k) => k.name));
+  const columns = table.columns.filter((name) => !keyNames.has(name) && Object.prototype.hasOwnProperty.call(sourceRow, name)).map(quoteIdent);
+  const params: unknown[] = [JSON.stringify(sourceRow)];
+  const where = rowWhere(table, key, params);
+  const { targetChangedAt, deletedAt, syncedAt } = BOOKKEEPING_COLUMNS;
+  const assignments = [
+    ...columns.map((c) => `${c} = r.${c}`),
+    `${quoteIdent(targetChangedAt)} = null`,
+    `${quoteIdent(deletedAt)} = null`,
+    `${quoteIdent(syncedAt)} = now()`,
+  ];
+  // jsonb_populate_record turns the recorded JSON back into the columns' types (the same JSON to_jsonb produced).
+  const result = await client.query(
+    `update ${table.qualified} t set ${assignments.join(', ')} from jsonb_populate_record(null::${table.qualified}, $1::jsonb) r where ${where}`,
+    params,
+  );
+  return result.rowCount ?? 0;
+}
+
+/** Keeps the target row as it is and makes it the baseline: no longer marked as changed in Supabase. */
+export async function acceptTargetVersion(client: pg.ClientBase, table: TargetTable, key: KeyValues): Promise<number> {
+  const params: unknown[] = [];
+  const where = rowWhere(table, key, params);
+  const result = await client.query(`update ${table.qualified} t set ${quoteIdent(BOOKKEEPING_COLUMNS.targetChangedAt)} = null where ${where}`, params);
+  return result.rowCount ?? 0;
+}
+
+/** Applies a source delete to one target row: removed, or marked deleted (soft). */
+export async function removeTargetRow(client: pg.ClientBase, table: TargetTable, key: KeyValues, soft: boolean): Promise<number> {
+  const params: unknown[] = [];
+  const where = rowWhere(table, key, params);
+  const { deletedAt, syncedAt, targetChangedAt } = BOOKKEEPING_COLUMNS;
+  const result = soft
+    ? await client.query(
+        `update ${table.qualified} t set ${quoteIdent(deletedAt)} = coalesce(${quoteIdent(deletedAt)}, now()), ${quoteIdent(syncedAt)} = now(), ${quoteIdent(targetChangedAt)} = null where ${where}`,
+        params,
+      )
+    : await client.query(`delete from ${table.qualified} t where ${where}`, params);
+  return result.rowCount ?? 0;
 }

@@ -1,9 +1,25 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { LcsError, describeError } from '../../core/errors.js';
-import { keyHash } from '../hashes.js';
-import type { CursorUnit, KeySummary, KeyValues, ReadKeysOptions, ReadRowsOptions, SourceColumn, SourceOptions, SourceRow, SourceTable, SyncSource, TargetType } from './types.js';
-import { ValueError, keyText, toWire, wireBytes } from './values.js';
+import { keyHash, keyHashAccumulator } from '../hashes.js';
+import type {
+  CursorUnit,
+  KeyHashSummary,
+  KeySummary,
+  KeyValues,
+  ReadKeysOptions,
+  ReadRowsOptions,
+  RowDigests,
+  SourceColumn,
+  SourceOptions,
+  SourceRow,
+  SourceTable,
+  SyncSource,
+  TargetType,
+} from './types.js';
+import { startKeyHasher, type KeyHasher } from './key-hasher.js';
+import { ValueError, keyText, toWire } from './values.js';
 
 /**
  * Open WebUI's `webui.db`, read-only. The schema differs between Open WebUI versions, so everything is
@@ -49,6 +65,8 @@ const KNOWN_JSON_TEXT_COLUMNS: Record<string, string[]> = {
 };
 
 const SAMPLE_ROWS = 500;
+/** Rows scanned before a column with few values is checked in the table's one shared scan (see jsonSampler). */
+const SAMPLE_SCAN_ROWS = 20_000;
 
 interface ColumnInfo extends SourceColumn {
   /** SQLite affinity of the declared type, which decides how keys and cursors are bound. */
@@ -60,7 +78,21 @@ interface TableInfo {
   columns: Map<string, ColumnInfo>;
   /** An index whose first column is the cursor (Open WebUI's chat has updated_at_user_id_idx), if any. */
   cursorIndex: string | null;
+  /** A name that reads the table's rowid (null for WITHOUT ROWID tables, or when every alias is a column name). */
+  rowid: string | null;
+  /** The table's CREATE statement (part of the row digest signature). */
+  sql: string | null;
 }
+
+/**
+ * Bump whenever the conversion of stored values into written rows changes (values.ts, column mapping): row digests
+ * stored by an earlier version then no longer match, and those tables are compared row by row once.
+ */
+const ROW_DIGEST_VERSION = 1;
+/** Rows per row-id range a digest covers, aimed at; large tables get wider ranges (at most about this many). */
+const DIGEST_ROWS_PER_RANGE = 64;
+const DIGEST_MAX_RANGES = 8192;
+const MAX_ROWID = 2n ** 63n - 1n;
 
 /** Up to this many changed rows, an incremental pass lists their keys in one scan (see rowsFromChangedKeys). */
 const CHANGED_KEYS_MAX = 50_000;
@@ -100,7 +132,7 @@ export function openOpenWebUiSqlite(path: string, options: SourceOptions = {}): 
     db.exec('begin');
     db.prepare('select count(*) from sqlite_master').get();
   }
-  return new SqliteSource(db, journalMode, snapshot, options);
+  return new SqliteSource(db, path, journalMode, snapshot, options);
 }
 
 class SqliteSource implements OpenWebUiSqliteSource {
@@ -111,9 +143,23 @@ class SqliteSource implements OpenWebUiSqliteSource {
   private readonly sequentialScans = new Map<string, number>();
   private readonly changedKeys = new Map<string, { keys: KeyValues[]; next: number; last: string | null } | null>();
   private keyHashFunctions = false;
+  /** Where lcs_key_add accumulates (set for the duration of one keyHashes call). */
+  private accumulator: ReturnType<typeof keyHashAccumulator> | null = null;
+  /** The key hashes lcs_key_wanted selects (set for the duration of one keysWithHashes call). */
+  private wantedHashes: Set<number> | null = null;
+  /** max(column) per table, within the snapshot (introspection and every pass ask for the same maximum). */
+  private readonly maxima = new Map<string, unknown>();
+  /** Row counts per table, within the snapshot. */
+  private readonly counts = new Map<string, number>();
+  /** Hashes keys on a second thread (started on first use; null when it cannot start). */
+  private keyHasher: KeyHasher | null | undefined;
+  private readonly plannedKeyHashes = new Map<string, Promise<KeyHashSummary>>();
+  /** Tables whose key hashes came from the background thread: their keys are listed there too. */
+  private readonly hashedInBackground = new Set<string>();
 
   constructor(
     private readonly db: Database.Database,
+    private readonly path: string,
     readonly journalMode: string,
     private readonly snapshot: boolean,
     private readonly options: SourceOptions,
@@ -129,9 +175,16 @@ class SqliteSource implements OpenWebUiSqliteSource {
 
   async maxCursor(table: SourceTable): Promise<string | null> {
     if (!table.cursor) return null;
-    const sql = `select max(${q(table.cursor.column)}) as m from ${q(table.name)}`;
-    const row = this.statement(sql).get() as { m: unknown } | undefined;
-    return keyText(row?.m ?? null);
+    return keyText(this.maxOf(table.name, table.cursor.column) ?? null);
+  }
+
+  /** max(column) of a table; within a snapshot it cannot change, so it is read once (a scan without an index). */
+  private maxOf(table: string, column: string): unknown {
+    const cacheKey = `${table}\u0000${column}`;
+    if (this.snapshot && this.maxima.has(cacheKey)) return this.maxima.get(cacheKey);
+    const row = this.statement(`select max(${q(column)}) as m from ${q(table)}`).raw(false).get() as { m: unknown } | undefined;
+    if (this.snapshot) this.maxima.set(cacheKey, row?.m ?? null);
+    return row?.m ?? null;
   }
 
   async readRows(table: SourceTable, options: ReadRowsOptions): Promise<SourceRow[]> {
@@ -145,13 +198,14 @@ class SqliteSource implements OpenWebUiSqliteSource {
     let from = q(table.name);
     if (options.cursorFrom !== null && table.cursor) {
       const cursor = q(table.cursor.column);
-      if (this.useCursorIndex(info, options.cursorFrom)) {
+      const viaIndex = this.useCursorIndex(info, options.cursorFrom);
+      const listed = await this.rowsFromChangedKeys(info, table, options, viaIndex);
+      if (listed) return listed;
+      if (viaIndex) {
         // Few rows changed: find them through the cursor index and sort just those by key.
         from = `${from} indexed by ${q(info.cursorIndex!)}`;
         where.push(`${cursor} >= ?`);
       } else {
-        const listed = await this.rowsFromChangedKeys(info, table, options);
-        if (listed) return listed;
         // No cursor index: a sequential scan sorting only the matching rows beats walking the key index, which
         // costs a random row lookup per row of the table (5–10× slower). Many pages of changes walk the key index.
         const scans = this.sequentialScans.get(`${table.name}\u0000${options.cursorFrom}`) ?? 0;
@@ -181,18 +235,20 @@ class SqliteSource implements OpenWebUiSqliteSource {
   }
 
   /**
-   * Incremental pages of a table without a cursor index: ONE sequential scan lists the keys of the changed rows
-   * (when there are at most CHANGED_KEYS_MAX), then pages are fetched by key. Serves only a pass that reads its
-   * pages in order from the start; anything else (a resumed pass) returns null and reads with scans.
+   * Incremental pages: ONE read lists the keys of the changed rows (when there are at most CHANGED_KEYS_MAX) —
+   * through the cursor index when there is one, else by a sequential scan — then pages are fetched by key, so
+   * only keys are sorted and each changed row is read once. Serves only a pass that reads its pages in order from
+   * the start; anything else (a resumed pass) returns null and reads with scans.
    */
-  private async rowsFromChangedKeys(info: TableInfo, table: SourceTable, options: ReadRowsOptions): Promise<SourceRow[] | null> {
+  private async rowsFromChangedKeys(info: TableInfo, table: SourceTable, options: ReadRowsOptions, viaIndex: boolean): Promise<SourceRow[] | null> {
     const cacheKey = `${table.name}\u0000${options.cursorFrom}`;
     let list = this.changedKeys.get(cacheKey);
     if (list === undefined) {
       if (options.afterKey !== null) return null;
       const cursor = q(table.cursor!.column);
+      const changed = viaIndex ? `indexed by ${q(info.cursorIndex!)} where ${cursor} >= ?` : `not indexed where (${cursor} >= ? or ${cursor} is null)`;
       const keys = this.statement(
-        `select ${table.key.map(q).join(', ')} from ${q(table.name)} not indexed where (${cursor} >= ? or ${cursor} is null)
+        `select ${table.key.map(q).join(', ')} from ${q(table.name)} ${changed}
           order by ${table.key.map(q).join(', ')} limit ${CHANGED_KEYS_MAX + 1}`,
       )
         .raw(true)
@@ -242,14 +298,182 @@ class SqliteSource implements OpenWebUiSqliteSource {
     return raws.map((raw) => raw.map((value) => keyText(value) ?? ''));
   }
 
+  /**
+   * SQL functions that hash keys inside SQLite: the same key text the rows carry (keyText), hashed the same way as
+   * the engine hashes keys. Registered once per connection.
+   */
+  private registerKeyFunctions(): void {
+    if (this.keyHashFunctions) return;
+    const hashOf = (key: unknown[]): number => (key.length === 1 && typeof key[0] === 'string' ? keyHash(key as string[]) : keyHash(key.map((value) => keyText(value) ?? '')));
+    this.db.function('lcs_key_hash', { deterministic: true, varargs: true, safeIntegers: true }, (...key: unknown[]) => BigInt(hashOf(key)));
+    this.db.function('lcs_key_add', { deterministic: false, varargs: true, safeIntegers: true }, (...key: unknown[]) => {
+      this.accumulator!.add(hashOf(key));
+      return 0n;
+    });
+    this.db.function('lcs_key_wanted', { deterministic: false, varargs: true, safeIntegers: true }, (...key: unknown[]) =>
+      this.wantedHashes!.has(hashOf(key)) ? 1n : 0n,
+    );
+    this.keyHashFunctions = true;
+  }
+
+  async countRows(table: SourceTable): Promise<number> {
+    const cached = this.snapshot ? this.counts.get(table.name) : undefined;
+    if (cached !== undefined) return cached;
+    const row = this.statement(`select count(*) from ${q(table.name)}`).raw(true).get() as [bigint];
+    if (this.snapshot) this.counts.set(table.name, Number(row[0]));
+    return Number(row[0]);
+  }
+
+  /** Starts hashing these tables' keys on the background thread (see key-hasher.ts), in this order. */
+  planKeyHashes(requests: Array<{ table: SourceTable; keepHashes: boolean }>): void {
+    if (requests.length === 0) return;
+    if (this.keyHasher === undefined) this.keyHasher = startKeyHasher(this.path);
+    if (!this.keyHasher) return;
+    for (const { table, keepHashes } of requests) {
+      const planned = this.keyHasher.keyHashes(table.name, table.key, keepHashes);
+      // Consumed by keyHashes, or dropped at close: a failure just means computing here.
+      planned.catch(() => undefined);
+      this.plannedKeyHashes.set(`${table.name}\u0000${keepHashes}`, planned);
+    }
+  }
+
+  /** Every key hashed inside SQLite (one scan of the smallest index holding the key): count, sums, hashes. */
+  async keyHashes(table: SourceTable, options: { keepHashes: boolean }): Promise<KeyHashSummary> {
+    const plannedKey = `${table.name}\u0000${options.keepHashes}`;
+    const planned = this.plannedKeyHashes.get(plannedKey);
+    if (planned) {
+      this.plannedKeyHashes.delete(plannedKey);
+      const result = await planned.catch(() => null);
+      if (result) {
+        this.hashedInBackground.add(table.name);
+        return result;
+      }
+    }
+    this.registerKeyFunctions();
+    this.accumulator = keyHashAccumulator(options.keepHashes);
+    try {
+      this.statement(`select count(*), sum(lcs_key_add(${table.key.map(q).join(', ')})) from ${q(table.name)}`).raw(true).get();
+      return this.accumulator.result();
+    } finally {
+      this.accumulator = null;
+    }
+  }
+
+  async keysWithHashes(table: SourceTable, hashes: number[]): Promise<Array<{ key: KeyValues; hash: number }>> {
+    if (hashes.length === 0) return [];
+    // Same reading as the hashes they came from (see key-hasher.ts).
+    if (this.keyHasher && this.hashedInBackground.has(table.name)) {
+      const keys = await this.keyHasher.keysWithHashes(table.name, table.key, hashes).catch(() => null);
+      if (keys) return keys;
+    }
+    this.registerKeyFunctions();
+    this.wantedHashes = new Set(hashes);
+    try {
+      const columns = table.key.map(q).join(', ');
+      const raws = this.statement(`select ${columns} from ${q(table.name)} where lcs_key_wanted(${columns})`).raw(true).all() as unknown[][];
+      return raws.map((raw) => {
+        const key = raw.map((value) => keyText(value) ?? '');
+        return { key, hash: keyHash(key) };
+      });
+    } finally {
+      this.wantedHashes = null;
+    }
+  }
+
+  async existingKeys(table: SourceTable, keys: KeyValues[]): Promise<Set<string>> {
+    const info = this.info(table.name);
+    const found = new Set<string>();
+    const batch = Math.max(1, Math.floor(400 / table.key.length));
+    const columns = table.key.map(q).join(', ');
+    for (let start = 0; start < keys.length; start += batch) {
+      const chunk = keys.slice(start, start + batch);
+      const tuple = `(${table.key.map(() => '?').join(', ')})`;
+      const sql = `select ${columns} from ${q(table.name)} where (${columns}) in (values ${chunk.map(() => tuple).join(', ')})`;
+      for (const raw of this.db.prepare(sql).raw(true).all(...chunk.flatMap((key) => this.bindKey(info, table, key))) as unknown[][]) {
+        found.add(JSON.stringify(raw.map((value) => keyText(value) ?? '')));
+      }
+    }
+    return found;
+  }
+
+  async rowDigestSignature(table: SourceTable): Promise<string | null> {
+    const info = this.info(table.name);
+    if (!this.snapshot || !info.rowid) return null;
+    const encoding = String(this.db.pragma('encoding', { simple: true }));
+    const described = { version: ROW_DIGEST_VERSION, encoding, sql: info.sql, name: table.name, key: table.key, columns: table.columns.map((c) => [c.name, c.type]) };
+    return createHash('sha256').update(JSON.stringify(described)).digest('hex').slice(0, 32);
+  }
+
+  /**
+   * Digests of the stored rows per row-id range, computed inside SQLite: each range's rows are concatenated in an
+   * unambiguous form (type tag, byte length and bytes of every value) and hashed (SHA-256, 128 bits kept). Only a
+   * source held in one snapshot qualifies: digests and rows must describe the same state.
+   */
+  async rowDigests(table: SourceTable, shift: number | null): Promise<RowDigests | null> {
+    const signature = await this.rowDigestSignature(table);
+    const info = this.info(table.name);
+    if (!signature || !info.rowid) return null;
+    const rowid = q(info.rowid);
+    const name = q(table.name);
+    const [count] = this.statement(`select count(*) from ${name}`).raw(true).get() as [bigint];
+    const [low] = this.statement(`select min(${rowid}) from ${name}`).raw(true).get() as [bigint | null];
+    const [high] = this.statement(`select max(${rowid}) from ${name}`).raw(true).get() as [bigint | null];
+    if (count === 0n || low === null || high === null) return { signature, shift: shift ?? 0, rows: 0, starts: [], digests: Buffer.alloc(0) };
+    const bits = shift ?? digestShift(count, low, high);
+    const width = 1n << BigInt(bits);
+    // Each value: t<bytes>:<text> | b<bytes>:<blob> | i<integer>; | r<real, round-trip exact>; | n (null).
+    const value = (c: string) =>
+      `case typeof(${c}) when 'text' then 't' || length(cast(${c} as blob)) || ':' || ${c} when 'integer' then 'i' || ${c} || ';' ` +
+      `when 'real' then 'r' || quote(${c}) || ';' when 'blob' then 'b' || length(${c}) || ':' || ${c} else 'n' end`;
+    const row = table.columns.map((c) => value(q(c.name))).join(' || ');
+    const next = this.statement(`select ${rowid} from ${name} where ${rowid} >= ? order by ${rowid} limit 1`).raw(true);
+    const digest = this.statement(`select count(*), cast(group_concat(${row}, '') as blob) from ${name} where ${rowid} between ? and ?`).raw(true);
+    const starts: bigint[] = [];
+    const digests: Buffer[] = [];
+    let rows = 0;
+    let at: bigint = low;
+    for (;;) {
+      const found = next.get(at) as [bigint] | undefined;
+      if (!found) break;
+      const start = (found[0] >> BigInt(bits)) << BigInt(bits);
+      const end = start + width - 1n > MAX_ROWID ? MAX_ROWID : start + width - 1n;
+      const [n, blob] = digest.get(start, end) as [bigint, Buffer | null];
+      rows += Number(n);
+      starts.push(start);
+      digests.push(createHash('sha256').update(blob ?? Buffer.alloc(0)).digest().subarray(0, 16));
+      if (end >= MAX_ROWID) break;
+      at = end + 1n;
+    }
+    return { signature, shift: bits, rows, starts, digests: Buffer.concat(digests) };
+  }
+
+  async readRowsByRowid(
+    table: SourceTable,
+    range: { from: bigint; through: bigint; after: bigint | null; limit: number; maxBytes: number },
+  ): Promise<{ rows: SourceRow[]; last: bigint | null }> {
+    const info = this.info(table.name);
+    if (!info.rowid) throw new LcsError('LCS_SOURCE_TABLE', `Table "${table.name}" has no row ids.`);
+    const rowid = q(info.rowid);
+    const statement = this.statement(
+      `select ${this.selectList(table)}, ${rowid} from ${q(table.name)} where ${rowid} between ? and ? and ${rowid} > ? order by ${rowid} limit ?`,
+    ).raw(true);
+    const rows: SourceRow[] = [];
+    let last: bigint | null = null;
+    let bytes = 0;
+    const after = range.after ?? range.from - 1n;
+    for (const raw of statement.iterate(range.from, range.through, after, range.limit) as IterableIterator<unknown[]>) {
+      const row = this.toRow(table, raw);
+      rows.push(row);
+      last = raw[raw.length - 1] as bigint;
+      bytes += row.bytes;
+      if (bytes >= range.maxBytes) break;
+    }
+    return { rows, last };
+  }
+
   /** Count and key-hash sums computed by SQLite itself (a registered function per key), without moving keys. */
   async summarizeKeys(table: SourceTable): Promise<KeySummary> {
-    if (!this.keyHashFunctions) {
-      // The same key text the rows carry (keyText), hashed the same way as the engine hashes keys.
-      const text = (value: unknown) => keyText(value) ?? '';
-      this.db.function('lcs_key_hash', { deterministic: true, varargs: true, safeIntegers: true }, (...key: unknown[]) => BigInt(keyHash(key.map(text))));
-      this.keyHashFunctions = true;
-    }
+    this.registerKeyFunctions();
     const columns = table.key.map(q).join(', ');
     // Materialized so the hash function runs once per key, not once per sum.
     const row = this.statement(
@@ -277,6 +501,9 @@ class SqliteSource implements OpenWebUiSqliteSource {
   }
 
   async close(): Promise<void> {
+    this.plannedKeyHashes.clear();
+    await this.keyHasher?.close().catch(() => undefined);
+    this.keyHasher = null;
     if (!this.db.open) return;
     if (this.snapshot && this.db.inTransaction) this.db.exec('commit');
     this.db.close();
@@ -296,13 +523,13 @@ class SqliteSource implements OpenWebUiSqliteSource {
       if (virtualTables.includes(master.name)) continue;
       // Shadow tables of a virtual (full-text) table hold index data, not rows of their own.
       if (virtualTables.some((v) => master.name.startsWith(`${v}_`))) continue;
-      infos.set(master.name, this.describeTable(master.name));
+      infos.set(master.name, this.describeTable(master.name, master.sql));
     }
     this.infos = infos;
     return infos;
   }
 
-  private describeTable(name: string): TableInfo {
+  private describeTable(name: string, sql: string | null): TableInfo {
     const pragmaColumns = this.db.prepare(`select * from pragma_table_xinfo(?)`).all(name) as Array<{
       name: string;
       type: string;
@@ -312,7 +539,7 @@ class SqliteSource implements OpenWebUiSqliteSource {
     const visible = pragmaColumns.filter((c) => Number(c.hidden) !== 1);
     const excluded: SourceTable['excluded'] = [];
     const columns = new Map<string, ColumnInfo>();
-    const sampleJson = this.jsonSampler(name);
+    const sampleJson = this.jsonSampler(name, visible);
     for (const column of visible) {
       const secret = isSecretColumn(name, column.name);
       if (secret && !this.options.includeSecrets) {
@@ -353,7 +580,9 @@ class SqliteSource implements OpenWebUiSqliteSource {
       ...(problem ? { problem } : {}),
       ...(skipReason ? { skipReason } : {}),
     };
-    return { table, columns, cursorIndex };
+    const withoutRowid = /\)\s*without\s+rowid\s*;?\s*$/i.test(sql ?? '');
+    const rowid = withoutRowid ? null : (['rowid', '_rowid_', 'oid'].find((alias) => !pragmaColumns.some((c) => c.name.toLowerCase() === alias)) ?? null);
+    return { table, columns, cursorIndex, rowid, sql };
   }
 
   private findIndexStartingWith(table: string, column: string): string | null {
@@ -414,9 +643,45 @@ class SqliteSource implements OpenWebUiSqliteSource {
     return { name: column, type, declared: note, affinity };
   }
 
-  /** True when every sampled non-null value is a JSON object or array; null when there is nothing to sample. */
-  private jsonSampler(table: string): (column: string) => boolean | null {
+  /**
+   * True when every sampled non-null value is a JSON object or array; null when there is nothing to sample.
+   * Sampling stops after SAMPLE_ROWS values, but proving that a column holds no text at all takes a whole scan; the
+   * columns not settled within the table's first rows share ONE scan (which also reads max(updated_at), asked for
+   * next), instead of one scan each.
+   */
+  private jsonSampler(table: string, columns: Array<{ name: string; type: string }>): (column: string) => boolean | null {
+    let empty: Set<string> | null = null;
+    const findEmpty = (): Set<string> => {
+      const found = new Set<string>();
+      const candidates = columns
+        .filter((c) => {
+          const declared = (c.type ?? '').toUpperCase();
+          return affinityOf(declared) === 'TEXT' && !declared.includes('BOOL') && !declared.includes('JSON') && !this.findIndexStartingWith(table, c.name);
+        })
+        .map((c) => c.name)
+        .filter((name) => {
+          // Settled within the first rows: the exact query below stops just as early.
+          const c = q(name);
+          const row = this.db
+            .prepare(`select count(*) as n from (select ${c} as v from (select ${c} from ${q(table)} limit ${SAMPLE_SCAN_ROWS}) where v is not null and typeof(v) = 'text' limit ${SAMPLE_ROWS})`)
+            .get() as { n: bigint };
+          return Number(row.n) < SAMPLE_ROWS;
+        });
+      if (candidates.length === 0) return found;
+      const hasUpdatedAt = columns.some((c) => c.name === 'updated_at');
+      const counts = this.db
+        .prepare(`select ${[...candidates.map((c) => `count(${q(c)})`), ...(hasUpdatedAt ? ['max("updated_at")'] : [])].join(', ')} from ${q(table)}`)
+        .raw(true)
+        .get() as unknown[];
+      candidates.forEach((name, index) => {
+        if (counts[index] === 0n) found.add(name);
+      });
+      if (hasUpdatedAt && this.snapshot) this.maxima.set(`${table}\u0000updated_at`, counts[candidates.length] ?? null);
+      return found;
+    };
     return (column) => {
+      empty ??= findEmpty();
+      if (empty.has(column)) return null;
       const c = q(column);
       const row = this.db
         .prepare(
@@ -473,8 +738,8 @@ class SqliteSource implements OpenWebUiSqliteSource {
   /** Seconds or finer, told by magnitude (a date in 1973–2286 in each unit); the known table list when empty. */
   private epochUnit(table: string, column: string): CursorUnit {
     // Plain max() can use an index on the column; a non-integer maximum simply tells nothing.
-    const row = this.db.prepare(`select max(${q(column)}) as m from ${q(table)}`).get() as { m: unknown };
-    const max = typeof row.m === 'bigint' ? row.m : null;
+    const m = this.maxOf(table, column);
+    const max = typeof m === 'bigint' ? m : null;
     if (max === null || max <= 0n) return NANOSECOND_TABLES.has(table) ? 'nanoseconds' : 'seconds';
     if (max >= 10n ** 17n) return 'nanoseconds';
     if (max >= 10n ** 14n) return 'microseconds';
@@ -491,31 +756,46 @@ class SqliteSource implements OpenWebUiSqliteSource {
   }
 
   private selectList(table: SourceTable): string {
-    // Key columns first so a row's key is read the same way whatever the column list.
-    return [...table.key, ...table.columns.map((c) => c.name)].map(q).join(', ');
+    const info = this.info(table.name);
+    // Key columns first so a row's key is read the same way whatever the column list. Integers of INTEGER columns
+    // arrive as their decimal text, as written (no BigInt per value); anything else such a column holds keeps its
+    // own text and is judged by the same rules (see values.ts).
+    const columns = table.columns.map((c) => (c.type === 'bigint' && info.columns.get(c.name)?.affinity === 'INTEGER' ? `cast(${q(c.name)} as text)` : q(c.name)));
+    return [...table.key.map(q), ...columns].join(', ');
   }
 
   private toRow(table: SourceTable, raw: unknown[]): SourceRow {
     const keyCount = table.key.length;
-    const key = raw.slice(0, keyCount).map((value) => keyText(value) ?? '');
-    const values = new Array<string | null>(table.columns.length);
+    const key = new Array<string>(keyCount);
     let error: string | undefined;
-    if (raw.slice(0, keyCount).some((value) => value === null)) error = 'a key column is NULL';
+    for (let k = 0; k < keyCount; k++) {
+      const value = raw[k];
+      if (value === null) error = 'a key column is NULL';
+      key[k] = keyText(value) ?? '';
+    }
+    const columns = table.columns;
+    const values = new Array<string | null>(columns.length);
+    const cursorColumn = table.cursor?.column;
     let cursor: string | null = null;
-    for (let i = 0; i < table.columns.length; i++) {
-      const column = table.columns[i]!;
+    let bytes = 0;
+    for (let i = 0; i < columns.length; i++) {
+      const column = columns[i]!;
       const value = raw[keyCount + i];
-      if (table.cursor && column.name === table.cursor.column) cursor = keyText(value);
+      if (column.name === cursorColumn) cursor = keyText(value);
+      let wire: string | null;
       try {
-        values[i] = toWire(value, column.type);
+        wire = toWire(value, column.type);
       } catch (cause) {
         if (!(cause instanceof ValueError)) throw cause;
-        values[i] = null;
+        wire = null;
         error ??= `column "${column.name}": ${cause.message}`;
       }
+      values[i] = wire;
+      bytes += wire === null ? 1 : wire.length + 1;
     }
-    return { key, values, cursor, bytes: wireBytes(values), ...(error ? { error } : {}) };
+    return error ? { key, values, cursor, bytes, error } : { key, values, cursor, bytes };
   }
+
 
   private bindKey(info: TableInfo, table: SourceTable, key: KeyValues): unknown[] {
     return table.key.map((column, index) => this.bindValue(info, column, key[index] ?? ''));
@@ -537,6 +817,15 @@ class SqliteSource implements OpenWebUiSqliteSource {
     }
     return statement;
   }
+}
+
+/** Row-id ranges of 2^shift ids holding about DIGEST_ROWS_PER_RANGE rows each (fewer, wider ranges for big tables). */
+function digestShift(count: bigint, low: bigint, high: bigint): number {
+  const perRange = count > BigInt(DIGEST_ROWS_PER_RANGE * DIGEST_MAX_RANGES) ? count / BigInt(DIGEST_MAX_RANGES) : BigInt(DIGEST_ROWS_PER_RANGE);
+  const width = ((high - low + 1n) * perRange) / count;
+  let shift = 0;
+  while (shift < 62 && 1n << BigInt(shift) < width) shift++;
+  return shift;
 }
 
 /** SQLite's type-affinity rules (https://www.sqlite.org/datatype3.html, section 3.1). */

@@ -81,6 +81,30 @@ export interface KeySummary {
   high: string;
 }
 
+/** Count, exact sums of the key-hash halves (decimal text, see hashes.ts keyHashHalves) and, when kept, every hash. */
+export interface KeyHashSummary {
+  count: number;
+  low: string;
+  high: string;
+  hashes?: Float64Array;
+}
+
+/**
+ * Digests of a table's rows as the source stores them, per range of row ids (SQLite rowid >> shift). Equal digests
+ * mean byte-for-byte equal stored values of every synced column in that range; `signature` covers everything else
+ * the written rows depend on (table definition, column types and conversion version, text encoding).
+ */
+export interface RowDigests {
+  signature: string;
+  shift: number;
+  /** Rows counted. */
+  rows: number;
+  /** First row id of each non-empty range, ascending. */
+  starts: bigint[];
+  /** 16 bytes per range, in the order of `starts`. */
+  digests: Buffer;
+}
+
 export interface SyncSource {
   readonly type: 'openwebui_sqlite' | 'librechat_mongo';
   /** True when every read of this source object sees one consistent state (a snapshot held for the whole sync). */
@@ -100,6 +124,25 @@ export interface SyncSource {
   summarizeKeys?(table: SourceTable): Promise<KeySummary>;
   /** The rows with these keys (missing keys are simply absent from the result). */
   readRowsByKeys(table: SourceTable, keys: KeyValues[]): Promise<SourceRow[]>;
+  /** Optional: the number of rows of a table, cheaply. */
+  countRows?(table: SourceTable): Promise<number>;
+  /** Optional fast path: every key hashed inside the source (count, sums, and every hash with `keepHashes`). */
+  keyHashes?(table: SourceTable, options: { keepHashes: boolean }): Promise<KeyHashSummary>;
+  /** Optional, with keyHashes: start hashing these tables' keys in the background (a hint, in this order). */
+  planKeyHashes?(requests: Array<{ table: SourceTable; keepHashes: boolean }>): void;
+  /** Optional, with keyHashes: the keys (and key hashes) whose key hash is one of `hashes`. */
+  keysWithHashes?(table: SourceTable, hashes: number[]): Promise<Array<{ key: KeyValues; hash: number }>>;
+  /** Optional: which of these keys the source has (as JSON of the key values). */
+  existingKeys?(table: SourceTable, keys: KeyValues[]): Promise<Set<string>>;
+  /**
+   * Optional: digests of the stored rows per row-id range (null when the table has no row ids or the source holds no
+   * consistent snapshot). `shift` keeps the ranges of an earlier run so digests can be compared; null chooses one.
+   */
+  rowDigests?(table: SourceTable, shift: number | null): Promise<RowDigests | null>;
+  /** Optional, with rowDigests: the signature alone (cheap), to tell whether stored digests still apply. */
+  rowDigestSignature?(table: SourceTable): Promise<string | null>;
+  /** Optional, with rowDigests: rows whose row id is in [from, through], after `after`, in row-id order. */
+  readRowsByRowid?(table: SourceTable, range: { from: bigint; through: bigint; after: bigint | null; limit: number; maxBytes: number }): Promise<{ rows: SourceRow[]; last: bigint | null }>;
   close(): Promise<void>;
 }
 
