@@ -4,6 +4,7 @@
  * the baseline server, as two LibreChat processes would. Messages: port, elu, flush, health, close.
  */
 import http from 'node:http';
+import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import { silentLogger } from '../../src/core/logger.js';
@@ -31,6 +32,17 @@ const app = librechatShapedApp(
   data.agentIds,
   library ? (host) => host.use('/api/agents', library.syncToSupabase, library.trackUsage, library.injectOrganizationAgents) : undefined,
 );
+// Diagnostics for the notes: garbage-collection pauses and event-loop delay of this server's thread.
+const gc = { count: 0, totalMs: 0, maxMs: 0 };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gc.count += 1;
+    gc.totalMs += entry.duration;
+    gc.maxMs = Math.max(gc.maxMs, entry.duration);
+  }
+}).observe({ entryTypes: ['gc'] });
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
 const server = http.createServer(app);
 server.keepAliveTimeout = 60_000;
 const listening = new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
@@ -48,6 +60,14 @@ async function answer(message: { type: string; timeoutMs?: number }): Promise<un
       const done = await Promise.race([library.flush().then(() => true), timedOut]);
       clearTimeout(timer);
       return done;
+    }
+    case 'diagnostics': {
+      const snapshot = { gcCount: gc.count, gcTotalMs: gc.totalMs, gcMaxMs: gc.maxMs, loopDelayP99Ms: loopDelay.percentile(99) / 1e6, loopDelayMaxMs: loopDelay.max / 1e6 };
+      gc.count = 0;
+      gc.totalMs = 0;
+      gc.maxMs = 0;
+      loopDelay.reset();
+      return snapshot;
     }
     case 'elu':
       // Cumulative time this thread's event loop was busy (ms): requests plus any background work of the library.

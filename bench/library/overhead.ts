@@ -35,6 +35,14 @@ interface LibraryHealth {
   inject: { merged: number; timeouts: number; cachedOrganizations: number; breaker: { state: string }; addedMs: { samples: number; p50: number; p99: number; max: number } };
 }
 
+interface Diagnostics {
+  gcCount: number;
+  gcTotalMs: number;
+  gcMaxMs: number;
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+}
+
 interface Server {
   worker: TsWorker;
   port: number;
@@ -42,6 +50,8 @@ interface Server {
   health(): Promise<LibraryHealth>;
   /** Event-loop busy time of the server's thread so far (ms). */
   busy(): Promise<number>;
+  /** GC pauses and event-loop delay of the server's thread since the last call (then reset). */
+  diagnostics(): Promise<Diagnostics>;
   flush(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -56,6 +66,7 @@ async function startServer(data: AppWorkerData): Promise<Server> {
     agent,
     health: () => worker.ask<LibraryHealth>({ type: 'health' }),
     busy: () => worker.ask<number>({ type: 'elu' }),
+    diagnostics: () => worker.ask<Diagnostics>({ type: 'diagnostics' }),
     flush: (timeoutMs) => worker.ask<boolean>({ type: 'flush', timeoutMs }, timeoutMs + 10_000),
     async close() {
       agent.destroy();
@@ -112,6 +123,8 @@ interface PhaseTimes {
   busyWith: number;
   /** List routes: the time the inject merge itself added, as measured inside the server (last 2,048 lists). */
   merge?: { p50: number; p99: number; max: number };
+  /** Per server, over the measured requests: GC pauses and event-loop delay. */
+  diagnostics?: { base: Diagnostics; with: Diagnostics };
 }
 
 /** Strictly alternating requests to the two servers (which one goes first alternates too). */
@@ -122,6 +135,8 @@ async function measurePhase(base: Server, ours: Server, route: Route, agentIds: 
   }
   const times: PhaseTimes = { base: [], with: [], busyBase: 0, busyWith: 0 };
   const busyBefore = [await base.busy(), await ours.busy()] as const;
+  await base.diagnostics();
+  await ours.diagnostics();
   for (let i = 0; i < sizes.requests; i += 1) {
     if (i % 2 === 0) {
       times.base.push((await call(base, route, i, agentIds)).ms);
@@ -133,6 +148,7 @@ async function measurePhase(base: Server, ours: Server, route: Route, agentIds: 
   }
   times.busyBase = ((await base.busy()) - busyBefore[0]) / sizes.requests;
   times.busyWith = ((await ours.busy()) - busyBefore[1]) / sizes.requests;
+  times.diagnostics = { base: await base.diagnostics(), with: await ours.diagnostics() };
   if (route === 'list') times.merge = (await ours.health()).inject.addedMs;
   return times;
 }
@@ -156,6 +172,7 @@ function phaseRows(prefix: string, label: string, times: PhaseTimes): BenchResul
           ? `${times.with.length} requests each; with middlewares p50 ${round(percentile(times.with, 0.5))} / p90 ${round(percentile(times.with, 0.9))} / p99 ${round(percentile(times.with, 0.99))} ms, ` +
             `baseline p50 ${round(percentile(times.base, 0.5))} / p90 ${round(percentile(times.base, 0.9))} / p99 ${round(percentile(times.base, 0.99))} ms; ` +
             `server event loop busy per request ${round(times.busyWith)} vs ${round(times.busyBase)} ms (+${round(times.busyWith - times.busyBase)} ms, background work included)` +
+            (times.diagnostics ? `; GC pauses ${times.diagnostics.with.gcCount} (${round(times.diagnostics.with.gcTotalMs)} ms, max ${round(times.diagnostics.with.gcMaxMs)}) vs ${times.diagnostics.base.gcCount} (${round(times.diagnostics.base.gcTotalMs)} ms, max ${round(times.diagnostics.base.gcMaxMs)}); event-loop delay p99 ${round(times.diagnostics.with.loopDelayP99Ms)} / max ${round(times.diagnostics.with.loopDelayMaxMs)} vs ${round(times.diagnostics.base.loopDelayP99Ms)} / ${round(times.diagnostics.base.loopDelayMaxMs)} ms` : '') +
             (times.merge ? `; inject merge alone (timed in the server) p50 ${round(times.merge.p50, 3)} / p99 ${round(times.merge.p99, 3)} / max ${round(times.merge.max, 3)} ms` : '')
           : undefined,
     };
