@@ -50,8 +50,19 @@ const routes: Array<{ method: string; pattern: RegExp; toChange: (match: RegExpE
   { method: 'PUT', pattern: new RegExp(`/permissions/promptGroup/${MONGO_ID}/?$`), toChange: (m) => ({ kind: 'promptGroup', groupId: m[1]! }) },
 ];
 
+const CHAT = /\/agents\/chat(\/|$)/;
+
+/**
+ * Whether a request with this method and full path can change the library at all (decided before the router runs,
+ * so `syncToSupabase` observes only those: chats and other traffic cost it nothing).
+ */
+export function mayChangeLibrary(method: string, path: string): boolean {
+  if (CHAT.test(path)) return false;
+  return routes.some((route) => route.method === method && route.pattern.test(path));
+}
+
 export function classifyChange(input: ClassifyInput): LibraryChange | null {
-  if (/\/agents\/chat(\/|$)/.test(input.path)) return null;
+  if (CHAT.test(input.path)) return null;
   for (const route of routes) {
     if (route.method !== input.method) continue;
     const match = route.pattern.exec(input.path);
@@ -80,6 +91,8 @@ function groupFromPromptDelete(input: ClassifyInput): LibraryChange | null {
   return response?.promptGroup ? { kind: 'promptGroup', groupId: String(groupId), deleted: true } : { kind: 'promptGroup', groupId: String(groupId) };
 }
 
+const PROMPT_USE = new RegExp(`/prompts/groups/${MONGO_ID}/use/?$`);
+
 export type UsageEvent = { kind: 'agent'; agentId: string } | { kind: 'promptGroup'; groupId: string };
 
 /**
@@ -92,6 +105,6 @@ export function classifyUsage(method: string, path: string, body: unknown): Usag
     const agentId = (body as { agent_id?: unknown } | undefined)?.agent_id;
     return typeof agentId === 'string' && /^agent_[A-Za-z0-9_-]+$/.test(agentId) ? { kind: 'agent', agentId } : null;
   }
-  const use = new RegExp(`/prompts/groups/${MONGO_ID}/use/?$`).exec(path);
+  const use = PROMPT_USE.exec(path);
   return use ? { kind: 'promptGroup', groupId: use[1]! } : null;
 }

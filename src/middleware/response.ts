@@ -47,17 +47,29 @@ export function observeResponse(
     return originalJson.call(this, body);
   } as Response['json'];
 
+  // The stream's last bytes, kept as chunks and joined only when they exceed twice the limit (a long stream of
+  // small chunks must not copy a 4 KB string per chunk).
+  let tailChunks: string[] = [];
+  let tailLength = 0;
   if (options.captureStream) {
     const originalWrite = res.write;
     res.write = function observedWrite(this: Response, chunk: unknown, ...rest: unknown[]) {
       if (typeof chunk === 'string' || Buffer.isBuffer(chunk)) {
-        streamTail = (streamTail + chunk.toString()).slice(-STREAM_TAIL_LIMIT);
+        const text = chunk.toString();
+        tailChunks.push(text);
+        tailLength += text.length;
+        if (tailLength > 2 * STREAM_TAIL_LIMIT) {
+          const joined = tailChunks.join('').slice(-STREAM_TAIL_LIMIT);
+          tailChunks = [joined];
+          tailLength = joined.length;
+        }
       }
       return (originalWrite as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
     } as Response['write'];
   }
 
   res.once('finish', () => {
+    if (tailChunks.length > 0) streamTail = tailChunks.join('').slice(-STREAM_TAIL_LIMIT);
     const done = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
       try {
         await onHandled({

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from '../core/logger.js';
 import type { LibrarySync } from '../library/sync.js';
-import { classifyChange } from './classify.js';
+import { classifyChange, mayChangeLibrary } from './classify.js';
 import { observeResponse } from './response.js';
 import type { PendingWork } from './pending-work.js';
 
@@ -19,6 +19,7 @@ export function createSyncMiddleware(deps: SyncMiddlewareDependencies): RequestH
   return function syncToSupabase(req: Request, res: Response, next: NextFunction) {
     if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
     try {
+      if (!mayChangeLibrary(req.method, `${req.baseUrl}${req.path}`)) return next();
       observeResponse(req, res, (handled) => {
         if (handled.status < 200 || handled.status >= 300) return;
         try {

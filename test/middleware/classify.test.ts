@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyChange, classifyUsage } from '../../src/middleware/classify.js';
+import { classifyChange, classifyUsage, mayChangeLibrary } from '../../src/middleware/classify.js';
 
 const agentId = 'agent_abc123XYZ';
 const mongoId = '65a1b2c3d4e5f60718293a4b';
@@ -73,3 +73,38 @@ describe('classifyUsage', () => {
     expect(classifyUsage('GET', `/api/prompts/groups/${mongoId}`, {})).toBeNull();
   });
 });
+
+describe('mayChangeLibrary (decided before the router runs)', () => {
+  const id = '0123456789abcdef01234567';
+  it('is true for every request classifyChange can turn into a change, false for chats, uses and reads', () => {
+    for (const [method, path] of [
+      ['POST', '/api/agents'],
+      ['PATCH', '/api/agents/agent_abc'],
+      ['POST', '/api/agents/agent_abc/duplicate'],
+      ['POST', '/api/agents/agent_abc/revert'],
+      ['POST', '/api/files/images/agents/agent_abc/avatar'],
+      ['DELETE', '/api/agents/agent_abc'],
+      ['POST', '/api/prompts'],
+      ['POST', `/api/prompts/groups/${id}/prompts`],
+      ['PATCH', `/api/prompts/groups/${id}`],
+      ['PATCH', `/api/prompts/${id}/tags/production`],
+      ['DELETE', `/api/prompts/groups/${id}`],
+      ['DELETE', `/api/prompts/${id}`],
+      ['PUT', `/api/permissions/agent/${id}`],
+      ['PUT', `/api/permissions/promptGroup/${id}`],
+    ] as const) {
+      expect(mayChangeLibrary(method, path), `${method} ${path}`).toBe(true);
+    }
+    for (const [method, path] of [
+      ['POST', '/api/agents/chat'],
+      ['POST', '/api/agents/chat/agents'],
+      ['POST', `/api/prompts/groups/${id}/use`],
+      ['GET', '/api/agents'],
+      ['PUT', '/api/agents/agent_abc'],
+      ['POST', '/api/convos/update'],
+    ] as const) {
+      expect(mayChangeLibrary(method, path), `${method} ${path}`).toBe(false);
+    }
+  });
+});
+
