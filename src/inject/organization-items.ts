@@ -1,7 +1,7 @@
 import type { Logger } from '../core/logger.js';
 import type { AccessDirectory, OrganizationAgentListItem, OrganizationPromptListItem } from '../library/access-directory.js';
 import type { OrganizationRef } from '../library/organizations.js';
-import type { LibreChatRequestUser } from '../middleware/response.js';
+import { userCacheKey, type LibreChatRequestUser } from '../middleware/response.js';
 import { CircuitBreaker, type BreakerSnapshot } from './circuit-breaker.js';
 
 export type ItemKind = 'agent' | 'prompt';
@@ -75,7 +75,7 @@ export class OrganizationItems {
    */
   peek<K extends ItemKind>(user: LibreChatRequestUser, kind: K): { organizationId: string; items: KindItems<K> } | null | 'wait' {
     const now = Date.now();
-    const userKey = keyOfUser(user);
+    const userKey = userCacheKey(user);
     const cachedUser = this.users.get(userKey);
     const userAge = cachedUser ? now - cachedUser.loadedAt : Infinity;
     let organization: OrganizationRef | null;
@@ -167,7 +167,7 @@ export class OrganizationItems {
   }
 
   private async organizationOf(user: LibreChatRequestUser, deadline: number): Promise<OrganizationRef | null> {
-    const key = keyOfUser(user);
+    const key = userCacheKey(user);
     const cached = this.users.get(key);
     const age = cached ? Date.now() - cached.loadedAt : Infinity;
     if (cached && age < this.options.cacheTtlMs) return cached.value;
@@ -271,10 +271,6 @@ export class OrganizationItems {
       });
     });
   }
-}
-
-function keyOfUser(user: LibreChatRequestUser): string {
-  return `${user.id ?? String(user._id ?? '')}|${user.email ?? ''}|${user.tenantId ?? ''}`;
 }
 
 interface Flight<T> {

@@ -1,5 +1,5 @@
 import type { Logger } from '../core/logger.js';
-import type { LibreChatRequestUser } from '../middleware/response.js';
+import { userCacheKey, type LibreChatRequestUser } from '../middleware/response.js';
 
 /** The organization an item or a user belongs to, with the LibreChat group that mirrors it (if any). */
 export interface OrganizationRef {
@@ -34,7 +34,7 @@ export class OrganizationResolver {
 
   async forUser(user: LibreChatRequestUser, req?: unknown): Promise<OrganizationRef | null> {
     const userId = user.id ?? (user._id ? String(user._id) : null);
-    const key = `${userId ?? ''}|${user.email ?? ''}|${user.tenantId ?? ''}`;
+    const key = userCacheKey(user);
     const cached = this.cache.get(key);
     if (cached && cached.expires > Date.now()) return cached.value;
 

@@ -1,6 +1,6 @@
 import type { Logger } from '../core/logger.js';
 import type { LibraryChange } from '../middleware/classify.js';
-import type { LibreChatRequestUser } from '../middleware/response.js';
+import { userCacheKey, type LibreChatRequestUser } from '../middleware/response.js';
 import { DeliveryQueue, type DeliveryStats } from './delivery.js';
 import { agentItem, promptItem, type AgentLibraryItem, type LibraryRemoval, type PromptLibraryItem, type ShareScope } from './items.js';
 import type { AgentDocument, LibreChatSource, PromptGroupDocument, SharingState } from './librechat-source.js';
@@ -222,7 +222,7 @@ export class LibrarySync {
     const organizationOf = (authorId: string, tenantId: string | undefined) => {
       const author = authors.get(authorId.toLowerCase());
       const user = { id: authorId, email: author?.email, tenantId: author?.tenantId ?? tenantId };
-      const key = `${user.id}|${user.email ?? ''}|${user.tenantId ?? ''}`;
+      const key = userCacheKey(user);
       if (!lookups.has(key)) lookups.set(key, organizations.forUser(user));
       return lookups.get(key)!;
     };

@@ -96,3 +96,8 @@ export function userIdOf(user: LibreChatRequestUser | undefined): string | null 
   if (user._id) return String(user._id);
   return null;
 }
+
+/** One string per user identity (id, email, tenant): the key of every per-user cache of the library. */
+export function userCacheKey(user: LibreChatRequestUser): string {
+  return `${user.id ?? String(user._id ?? '')}|${user.email ?? ''}|${user.tenantId ?? ''}`;
+}

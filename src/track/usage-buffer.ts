@@ -1,6 +1,6 @@
 import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { LibreChatRequestUser } from '../middleware/response.js';
+import { userCacheKey, type LibreChatRequestUser } from '../middleware/response.js';
 
 /**
  * One counted use of a library item: by a member of a known organization, or by a LibreChat user whose
@@ -71,7 +71,7 @@ export class UsageBuffer {
 
   record(event: UsageEvent): void {
     if (event.user) {
-      const userKey = keyOfUser(event.user);
+      const userKey = userCacheKey(event.user);
       const key = `${userKey}\u0000${event.itemType}\u0000${event.librechatId}`;
       const entry = this.byUser.get(key);
       if (entry) {
@@ -203,8 +203,4 @@ function addTo(entries: Map<string, UsageBatchEntry>, entry: UsageBatchEntry): v
   } else {
     entries.set(key, { ...entry });
   }
-}
-
-function keyOfUser(user: LibreChatRequestUser): string {
-  return `${user.id ?? String(user._id ?? '')}|${user.email ?? ''}|${user.tenantId ?? ''}`;
 }
