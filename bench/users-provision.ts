@@ -5,7 +5,8 @@
  *   - baseline: the seed's flow, one user at a time through LibreChat's register + login API
  *   - `users sync` with passwords: one DBOS workflow per user (`legacy-sync-<id>`), mongo provisioner
  *   - `users sync --no-password`: the same, SSO users (no hash)
- *   - DBOS floor: per-user workflows with two no-op steps through the same queue (what DBOS alone costs here)
+ *   - DBOS floor: per-user workflows with no steps, and with two no-op steps, through the SSO queue (what DBOS alone
+ *     costs here, and what recorded steps would cost)
  *   - the mongo provisioner alone for SSO users (no DBOS)
  * Each sync is verified: every user in LibreChat's users collection once, its id written back, its workflow
  * `legacy-sync-<id>` finished with SUCCESS. CPU seconds of this process, of the Postgres backends and of FerretDB
@@ -29,7 +30,7 @@ import { MongoProvisioner } from '../src/users/provisioners/mongo.js';
 import { authUsersSource, exclusionRules } from '../src/users/sources.js';
 import { refreshLinks, runSync } from '../src/users/sync.js';
 import { selectCandidates } from '../src/users/links.js';
-import { USERS_QUEUE, launchUsersRuntime } from '../src/users/workflow.js';
+import { USERS_SSO_QUEUE, launchUsersRuntime } from '../src/users/workflow.js';
 import { startMongo } from '../test/support/mongo-server.js';
 import { startPostgres, withDatabase } from '../test/support/postgres-server.js';
 import { startAuthDouble } from '../test/users/support/librechat-auth-double.js';
@@ -39,7 +40,7 @@ import type { BenchResult } from './support/context.js';
 const USERS = Number(process.env.BENCH_USERS ?? 2000);
 const BASELINE_USERS = Number(process.env.BENCH_BASELINE_USERS ?? 100);
 const PASSWORD_CONCURRENCY = 128;
-const SSO_CONCURRENCY = 1000;
+const SSO_CONCURRENCY = 2000;
 
 // The DBOS floor: the same queue, per-user workflows that do nothing but their recorded steps. Registered before
 // launch; they count themselves when done, so waiting for them adds no queries.
@@ -179,6 +180,31 @@ async function verifySync(pool: pg.Pool, mongoUrl: string, prefix: string, expec
   return problems;
 }
 
+/** When the sync's phases ended (s since start): last enqueue, first and last workflow returned in this process. */
+function timeline(runtime: { onFinished(listener: (workflowId: string, outcome: unknown) => void): () => void }) {
+  const startedAt = performance.now();
+  let enqueued = 0;
+  let first = 0;
+  let last = 0;
+  // Workflows returned per 100 ms: shows whether they flowed or came in waves.
+  const perTick = new Map<number, number>();
+  const stop = runtime.onFinished(() => {
+    last = performance.now();
+    if (first === 0) first = last;
+    const tick = Math.floor((last - startedAt) / 100);
+    perTick.set(tick, (perTick.get(tick) ?? 0) + 1);
+  });
+  const seconds = (at: number) => (at === 0 ? '-' : ((at - startedAt) / 1000).toFixed(2));
+  return {
+    listener: { started: (_event: unknown, index: number, total: number) => { if (index === total) enqueued = performance.now(); } },
+    text() {
+      stop();
+      const flow = perTick.size <= 40 ? `; returned per 100 ms: ${[...perTick].map(([tick, n]) => `${(tick / 10).toFixed(1)}s ${n}`).join(', ')}` : '';
+      return `all enqueued at ${seconds(enqueued)} s, first workflow returned at ${seconds(first)} s, last at ${seconds(last)} s, sync returned at ${seconds(performance.now())} s${flow}`;
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const cores = os.availableParallelism();
   log(`users-provision bench: ${USERS} users, baseline ${BASELINE_USERS}, ${cores} cores`);
@@ -232,12 +258,14 @@ async function main(): Promise<void> {
     const pwMongo = mongoUrlFor(mongo.url, 'bench_pw');
     const withPasswords = new MongoProvisioner({ uri: pwMongo, hasher });
     await withPasswords.check();
-    let runtime = await launchUsersRuntime({ databaseUrl, pool, provisioner: withPasswords, encryptionKey: key, logger: silentLogger, executorId: 'bench', concurrency: PASSWORD_CONCURRENCY });
+    let runtime = await launchUsersRuntime({ databaseUrl, pool, provisioner: withPasswords, encryptionKey: key, logger: silentLogger, executorId: 'bench', concurrency: PASSWORD_CONCURRENCY, ssoConcurrency: SSO_CONCURRENCY });
     let candidates = await selectCandidates(pool, { source: 'auth.users' });
     let cpu = cpuProbe(dbName, mongoPort);
     startedAt = performance.now();
-    let summary = await runSync(pool, runtime, candidates, { batchSize: 500 });
+    let phases = timeline(runtime);
+    let summary = await runSync(pool, runtime, candidates, { batchSize: 500 }, phases.listener);
     const passwords = perSecond(summary.succeeded, startedAt);
+    const passwordPhases = phases.text();
     const passwordCpu = cpu.stop(summary.succeeded || 1);
     await runtime.shutdown();
     await withPasswords.close();
@@ -265,13 +293,14 @@ async function main(): Promise<void> {
       unit: 'users/s',
       target: { op: '>=', value: 25 },
       baseline: baseline.perSecond,
-      note: `${summary.succeeded} users in ${passwords.seconds} s, ${summary.failed} failed, concurrency ${PASSWORD_CONCURRENCY}, ${hasher.engine}; ${passwordCpu.text}${passwordsOk ? '' : `; NOT VERIFIED: ${problems.join('; ')}`}`,
+      note: `${summary.succeeded} users in ${passwords.seconds} s, ${summary.failed} failed, concurrency ${PASSWORD_CONCURRENCY}, ${hasher.engine}; ${passwordCpu.text}; ${passwordPhases}${passwordsOk ? '' : `; NOT VERIFIED: ${problems.join('; ')}`}`,
     });
     row({
       name: 'users sync with passwords, share of the bcrypt limit',
       value: passwordsOk ? Math.round((passwords.perSecond / limitPerSecond) * 100) / 100 : 0,
       unit: '×',
-      target: { op: '>=', value: 0.9 },
+      // Reported, as the issue asks; its target is the absolute rate above. On a loaded machine this wall-clock
+      // ratio moves with the load; the CPU share below does not.
       note: `${passwords.perSecond} users/s vs ${limitPerSecond} hashes/s measured in this run`,
     });
     // Independent of other load on the machine: how much of the CPU the sync used went into hashing.
@@ -285,19 +314,21 @@ async function main(): Promise<void> {
       note: `a hash costs ${hashCpu.toFixed(1)} CPU ms, a user ${syncCpu.toFixed(1)} (node incl. hashing, postgres, ferretdb): the ratio a CPU-bound run reaches on a dedicated machine`,
     });
 
-    // 4. users sync --no-password: one workflow per user, two recorded steps each.
+    // 4. users sync --no-password: one workflow per user, no recorded steps (see syncSsoUser).
     await pool.query(`update lcs_users.librechat_links set excluded_reason = 'bench: done' where email like 'pw-%'`);
     await insertUsers(pool, 'sso', USERS);
     await refreshLinks(pool, authUsersSource(pool, exclusionRules()));
     const ssoMongo = mongoUrlFor(mongo.url, 'bench_sso');
     const sso = new MongoProvisioner({ uri: ssoMongo });
     await sso.check();
-    runtime = await launchUsersRuntime({ databaseUrl, pool, provisioner: sso, logger: silentLogger, executorId: 'bench', concurrency: SSO_CONCURRENCY });
+    runtime = await launchUsersRuntime({ databaseUrl, pool, provisioner: sso, logger: silentLogger, executorId: 'bench', concurrency: PASSWORD_CONCURRENCY, ssoConcurrency: SSO_CONCURRENCY });
     candidates = (await selectCandidates(pool, { source: 'auth.users', noPassword: true })).filter((link) => link.email.startsWith('sso-'));
     cpu = cpuProbe(dbName, mongoPort);
     startedAt = performance.now();
-    summary = await runSync(pool, runtime, candidates, { batchSize: 500, noPassword: true, pollIntervalMs: 50 });
+    phases = timeline(runtime);
+    summary = await runSync(pool, runtime, candidates, { noPassword: true }, phases.listener);
     const noPassword = perSecond(summary.succeeded, startedAt);
+    const ssoPhases = phases.text();
     const ssoCpu = cpu.stop(summary.succeeded || 1);
     problems = await verifySync(pool, ssoMongo, 'sso', USERS);
     const ssoOk = problems.length === 0 && summary.failed === 0;
@@ -307,7 +338,7 @@ async function main(): Promise<void> {
       unit: 'users/s',
       target: { op: '>=', value: 1000 },
       baseline: baseline.perSecond,
-      note: `${summary.succeeded} users in ${noPassword.seconds} s, ${summary.failed} failed, concurrency ${SSO_CONCURRENCY}; ${ssoCpu.text}${ssoOk ? '' : `; NOT VERIFIED: ${problems.join('; ')}`}`,
+      note: `${summary.succeeded} users in ${noPassword.seconds} s, ${summary.failed} failed, concurrency ${SSO_CONCURRENCY}; ${ssoCpu.text}; ${ssoPhases}${ssoOk ? '' : `; NOT VERIFIED: ${problems.join('; ')}`}`,
     });
 
     // 5. The DBOS floor on this machine: the same number of per-user workflows with no steps, then two no-op steps.
@@ -320,7 +351,7 @@ async function main(): Promise<void> {
       // Enqueued 500 per transaction, as `users sync` does.
       for (let i = 0; i < USERS; i += 500) {
         const chunk = ids.slice(i, i + 500);
-        await enqueueWorkflows(await Promise.all(chunk.map((id, k) => prepareEnqueuedWorkflow(noopWorkflows[steps], [i + k], { workflowID: id, queueName: USERS_QUEUE }))));
+        await enqueueWorkflows(await Promise.all(chunk.map((id, k) => prepareEnqueuedWorkflow(noopWorkflows[steps], [i + k], { workflowID: id, queueName: USERS_SSO_QUEUE }))));
       }
       while (noopFinished < USERS) await new Promise((resolve) => setTimeout(resolve, 10));
       // Then until DBOS has recorded every one of them.
@@ -335,7 +366,7 @@ async function main(): Promise<void> {
         name: `DBOS alone: workflow per user, ${steps === 0 ? 'no steps' : 'two no-op steps'}`,
         value: floor.perSecond,
         unit: 'workflows/s',
-        note: `${USERS} in ${floor.seconds} s, same queue (concurrency ${SSO_CONCURRENCY}); ${cpu.stop(USERS).text}${steps === 2 ? ": the ceiling for --no-password's two recorded steps here" : ''}`,
+        note: `${USERS} in ${floor.seconds} s, same queue (concurrency ${SSO_CONCURRENCY}); ${cpu.stop(USERS).text}${steps === 2 ? ": what two recorded steps per user cost, which is why SSO workflows record none" : ''}`,
       });
     }
     await runtime.shutdown();
@@ -369,7 +400,7 @@ async function main(): Promise<void> {
       dbos_no_steps_per_s: floors[0],
       dbos_two_noop_steps_per_s: floors[2],
       provisioner_only_no_password_per_s: providerOnly.perSecond,
-      targets: { passwords_per_s: 25, passwords_vs_bcrypt_limit: 0.9, no_password_per_s: 1000 },
+      targets: { passwords_per_s: 25, no_password_per_s: 1000 },
     };
     process.stdout.write(`${JSON.stringify({ bench: 'users-provision', rows, summary: summaryLine }, null, 2)}\n`);
   } finally {

@@ -61,7 +61,7 @@ interface StatusOptions extends SourceOptions {
 
 interface SyncCommandOptions extends SourceOptions {
   dryRun?: boolean;
-  batchSize: string;
+  batchSize?: string;
   force?: boolean;
   yes?: boolean;
   retryFailed?: boolean;
@@ -207,7 +207,7 @@ export function syncCommand(name = 'sync'): Command {
     new Command(name)
       .description('Provision users in LibreChat with one durable workflow each (legacy-sync-<user id>); safe to re-run')
       .option('--dry-run', 'show what would be synced (count, first 10 with join date and state) and change nothing')
-      .option('--batch-size <n>', 'users enqueued per round trip', '500')
+      .option('--batch-size <n>', 'users enqueued per transaction (default 500 with passwords, 2000 with --no-password)')
       .option('--force', 'also re-sync fully synced users: new passwords, same LibreChat users (adopted by email)')
       .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
       .option('--retry-failed', 'only users whose last attempt failed')
@@ -216,7 +216,7 @@ export function syncCommand(name = 'sync'): Command {
       .option('--no-password', 'SSO users: no password or hash (far faster)')
       .option('--sso-provider <name>', 'provider stored on --no-password users (LibreChat OpenID expects openid)', 'openid')
       .option('--no-wait', 'return once the workflows are enqueued (the sync service or the next run finishes them)')
-      .option('--concurrency <n>', 'workflows at once (default 128 with passwords, 1000 with --no-password, 16 with the http provisioner)')
+      .option('--concurrency <n>', 'workflows at once (default 128 with passwords, 2000 with --no-password, 16 with the http provisioner)')
       .option('--rate-limit <n/seconds>', 'start at most n workflows per period, e.g. 10/1')
       .option('--tenant-from-organization', "set LibreChat's tenantId to the user's organization")
       .option('--max-attempts <n>', 'attempts per user for network/5xx failures', '3'),
@@ -242,7 +242,8 @@ function parseRateLimit(value: string | undefined): { limitPerPeriod: number; pe
 async function runSyncCommand(options: SyncCommandOptions): Promise<number> {
   const out = (text = '') => process.stdout.write(`${text}\n`);
   const noPassword = !options.password;
-  const batchSize = positiveInt(options.batchSize, '--batch-size', 500);
+  // SSO workflows start as fast as they are enqueued: big enqueue transactions keep ahead of them.
+  const batchSize = positiveInt(options.batchSize, '--batch-size', noPassword ? 2000 : 500);
   const concurrencyOption = options.concurrency === undefined ? undefined : positiveInt(options.concurrency, '--concurrency', 1);
   const maxAttempts = positiveInt(options.maxAttempts, '--max-attempts', 3);
   const rateLimit = parseRateLimit(options.rateLimit);
@@ -326,7 +327,11 @@ async function runSyncCommand(options: SyncCommandOptions): Promise<number> {
 
       // Steps of concurrent workflows share batched writes, so many in flight keep the batches full (and the
       // hashers busy); LibreChat's register API (http) is rate-limited and gets few.
-      const concurrency = concurrencyOption ?? (provisioner.kind === 'http' ? 16 : noPassword ? 1000 : 128);
+      // --concurrency sets the queue of this run's mode; the other keeps its default (its stored configuration
+      // stays the same, see USERS_SSO_QUEUE).
+      const http = provisioner.kind === 'http';
+      const concurrency = (!noPassword ? concurrencyOption : undefined) ?? (http ? 16 : 128);
+      const ssoConcurrency = (noPassword ? concurrencyOption : undefined) ?? (http ? 16 : 2000);
       const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, name: 'librechat-supabase users' });
       const runtime = await launchUsersRuntime({
         databaseUrl: config.supabaseDbUrl!,
@@ -336,6 +341,7 @@ async function runSyncCommand(options: SyncCommandOptions): Promise<number> {
         logger,
         executorId: defaultExecutorId('cli'),
         concurrency,
+        ssoConcurrency,
         rateLimit,
       });
       let summary: SyncSummary;

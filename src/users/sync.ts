@@ -89,10 +89,12 @@ export interface SyncListener {
 }
 
 /**
- * How often every unfinished workflow is looked up: workflows this process runs say when they finish; the sweep
- * finds those another process ran (a `serve` node dequeues from the same queue).
+ * How often every unfinished workflow is looked up: workflows this process runs report their outcomes as they
+ * return; the sweep finds those another process ran (a `serve` node dequeues from the same queue).
  */
 const FULL_STATUS_SWEEP_MS = 5_000;
+/** How long to wait, at the end, for DBOS to record the outcomes this process already saw. */
+const CONFIRM_TIMEOUT_MS = 30_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -106,7 +108,7 @@ export async function runSync(
   options: SyncOptions = {},
   listener: SyncListener = {},
 ): Promise<SyncSummary> {
-  const batchSize = Math.max(1, options.batchSize ?? 500);
+  const batchSize = Math.max(1, options.batchSize ?? (options.noPassword ? 2000 : 500));
   const summary: SyncSummary = { processed: candidates.length, started: 0, resumed: 0, succeeded: 0, failed: 0, skipped: 0, results: [] };
   const unfinished = new Map<string, UserSyncEvent>();
   let enqueued = 0;
@@ -122,10 +124,10 @@ export async function runSync(
     retryIntervalSeconds: options.retryIntervalSeconds ?? 1,
   });
 
-  // Workflows this process finishes say so at once; each poll then reads only their statuses (one small query).
-  const finishedHere = new Set<string>();
-  const stopListening = runtime.onFinished((workflowId) => {
-    if (unfinished.has(workflowId)) finishedHere.add(workflowId);
+  // Workflows this process runs report their outcome as they return; DBOS records it right after.
+  const returnedHere = new Map<string, LegacySyncOutcome>();
+  const stopListening = runtime.onFinished((workflowId, outcome) => {
+    if (unfinished.has(workflowId)) returnedHere.set(workflowId, outcome);
   });
 
   const enqueueAll = async () => {
@@ -177,38 +179,56 @@ export async function runSync(
     return summary;
   }
 
+  const finish = (id: string, outcome: LegacySyncOutcome) => {
+    const event = unfinished.get(id);
+    if (!event) return;
+    unfinished.delete(id);
+    if (outcome.status === 'synced') summary.succeeded += 1;
+    else if (outcome.status === 'failed') summary.failed += 1;
+    else summary.skipped += 1;
+    const result = { ...event, outcome };
+    summary.results.push(result);
+    done += 1;
+    listener.finished?.(result, done, candidates.length);
+  };
+
   const follow = async () => {
-    const pollMs = options.pollIntervalMs ?? 300;
-    let lastSweep = 0;
+    const pollMs = options.pollIntervalMs ?? (options.noPassword ? 50 : 300);
+    // Outcomes reported in this process are confirmed as recorded by DBOS before the run ends (a crash before the
+    // record would re-run the user): at the end, each id looked up once more per round while DBOS catches up.
+    let toConfirm: string[] = [];
+    const confirm = async (ids: string[]): Promise<string[]> => {
+      if (ids.length === 0) return ids;
+      const statuses = await runtime.statuses(ids, { withOutput: false });
+      return ids.filter((id) => !isFinished(statuses.get(id)?.status));
+    };
+    let lastSweep = Date.now();
     while ((!enqueueDone || unfinished.size > 0) && enqueueFailure === undefined) {
-      // Mostly the ones this process just finished; now and then every unfinished one (run by another process,
-      // or finished before this run listened).
-      const sweep = Date.now() - lastSweep >= FULL_STATUS_SWEEP_MS;
-      const ids = sweep ? [...unfinished.keys()] : [...finishedHere].filter((id) => unfinished.has(id));
-      if (sweep) lastSweep = Date.now();
-      const hinted = new Set(finishedHere);
-      finishedHere.clear();
-      const statuses = ids.length > 0 ? await runtime.statuses(ids) : new Map<string, WorkflowStatus>();
-      for (const id of ids) {
-        const status = statuses.get(id);
-        if (!status || !isFinished(status.status)) {
-          // Told finished but not recorded yet: look again at the next poll.
-          if (hinted.has(id)) finishedHere.add(id);
-          continue;
+      const reported = [...returnedHere];
+      returnedHere.clear();
+      for (const [id, outcome] of reported) {
+        toConfirm.push(id);
+        finish(id, outcome);
+      }
+      // Now and then every unfinished one: run by another process (a `serve` node dequeues from the same queue),
+      // finished before this run listened, or ended without returning (an error DBOS recorded).
+      if (Date.now() - lastSweep >= FULL_STATUS_SWEEP_MS && unfinished.size > 0) {
+        lastSweep = Date.now();
+        const ids = [...unfinished.keys()];
+        const statuses = await runtime.statuses(ids);
+        for (const id of ids) {
+          const status = statuses.get(id);
+          if (status && isFinished(status.status) && unfinished.has(id)) finish(id, outcomeOf(status));
         }
-        const event = unfinished.get(id)!;
-        unfinished.delete(id);
-        const outcome = outcomeOf(status);
-        if (outcome.status === 'synced') summary.succeeded += 1;
-        else if (outcome.status === 'failed') summary.failed += 1;
-        else summary.skipped += 1;
-        const result = { ...event, outcome };
-        summary.results.push(result);
-        done += 1;
-        listener.finished?.(result, done, candidates.length);
       }
       if (enqueueDone && unfinished.size === 0) break;
       await sleep(pollMs);
+    }
+    // The run is over when DBOS has recorded every outcome.
+    const confirmUntil = Date.now() + CONFIRM_TIMEOUT_MS;
+    while (toConfirm.length > 0 && enqueueFailure === undefined && Date.now() < confirmUntil) {
+      toConfirm = await confirm(toConfirm);
+      if (toConfirm.length > 0) await sleep(25);
     }
   };
 

@@ -13,11 +13,11 @@ import { librechatName, librechatUsername } from './provisioners/types.js';
 
 /**
  * One durable DBOS workflow per user, `legacy-sync-<user id>`:
- *   1. ensure-password: an encrypted LibreChat password is stored (generated unless one exists and not --force);
- *                       SSO users (--no-password) have none, so their workflows skip this step
+ *   1. ensure-password: an encrypted LibreChat password is stored (generated unless one exists and not --force)
  *   2. provision:       the LibreChat user exists (with that password), adopted by email, never duplicated
  *   3. write-back:      librechat_user_id and librechat_synced_at are recorded
- * A crash resumes at the first unfinished step; a finished step never runs again. Nothing secret passes through
+ * A crash resumes at the first unfinished step; a finished step never runs again. SSO users (--no-password) have
+ * no password, and their workflows do provision + write-back without recorded steps (see syncSsoUser). Nothing secret passes through
  * DBOS: inputs and step outputs hold ids and flags only, the password lives encrypted in lcs_users.librechat_links.
  *
  * Throughput: the steps of all workflows running in this process share batched database work (coalescers): the
@@ -26,16 +26,23 @@ import { librechatName, librechatUsername } from './provisioners/types.js';
  * step of every workflow on its own.
  */
 
+/** Password workflows (a bcrypt hash each: few at once, polled a few times a second). */
 export const USERS_QUEUE = 'legacy-user-sync';
+/**
+ * SSO workflows (--no-password: milliseconds each, many at once, polled every 50 ms). A queue of their own keeps
+ * both configurations stable in DBOS's queue table: a changed configuration reaches the queue runner only at its
+ * next reconcile (up to a second later), which would stall the first second of every run that switched modes.
+ */
+export const USERS_SSO_QUEUE = 'legacy-user-sync-sso';
 /** DBOS application name shared by the package's workflows. */
 export const DBOS_APP_NAME = 'librechat-supabase';
 /**
  * Fixed application version: DBOS only recovers and dequeues workflows of the same version, and its default (a hash
  * of the workflow source) differs between the bundled CLI and the sources. Bump it when the steps change
  * incompatibly; `users sync` replaces unfinished workflows of another version (see sync.ts).
- * v2: SSO workflows have no ensure-password step.
+ * v2: SSO workflows have no ensure-password step. v3: SSO workflows record no steps at all.
  */
-export const USERS_WORKFLOW_VERSION = 'legacy-user-sync-v2';
+export const USERS_WORKFLOW_VERSION = 'legacy-user-sync-v3';
 
 export interface LegacySyncInput {
   userId: string;
@@ -93,8 +100,8 @@ interface RuntimeDependencies {
   encryptionKey?: string;
   logger: Logger;
   batches: LinkBatches;
-  /** Told when a workflow of this process returns (a hint: DBOS records the outcome right after). */
-  finished: Set<(workflowId: string) => void>;
+  /** Told when a workflow of this process returns, with its outcome (DBOS records it right after). */
+  finished: Set<(workflowId: string, outcome: LegacySyncOutcome) => void>;
 }
 
 // DBOS calls the registered functions; what they need (pool, provisioner, key) lives in this process only.
@@ -166,17 +173,49 @@ async function failed(input: LegacySyncInput, error: unknown): Promise<LegacySyn
   return { status: 'failed', error: message };
 }
 
-async function syncUser(input: LegacySyncInput): Promise<LegacySyncOutcome> {
-  // Deterministic on the input, so a recovered workflow replays the same steps.
-  if (!input.noPassword) {
-    let prepared: { skip?: string; generated: boolean };
+const retryable = (error: unknown) => !(error instanceof ProvisionError) || error.retryable;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * SSO users (--no-password): the workflow records no steps. Each of its actions is idempotent on its own (the
+ * attempt count aside): provisioning adopts the LibreChat user with that email instead of creating a second one,
+ * the write-back sets the same id again. A recovered workflow therefore redoes them from the top with the same
+ * effect, while recording them would cost DBOS two more transactions per step and user (a third of the
+ * throughput, see bench/users-provision.ts). Password workflows keep their steps: a hash is worth not redoing.
+ */
+async function syncSsoUser(input: LegacySyncInput): Promise<LegacySyncOutcome> {
+  const { batches, pool } = deps();
+  const attempts = Math.max(1, input.maxAttempts);
+  let lastError: unknown;
+  let tried = 0;
+  for (let attempt = 1; attempt <= attempts; attempt += 1) {
+    tried = attempt;
     try {
-      prepared = await DBOS.runStep(() => ensurePassword(input), { name: 'ensure-password' });
+      const result = await provisionUser(input);
+      if ('skip' in result) return { status: 'skipped', reason: result.skip };
+      await batches.writeBack.run({ supabaseUserId: input.userId, librechatUserId: result.librechatUserId, loginMethod: result.loginMethod });
+      return { status: 'synced', librechatUserId: result.librechatUserId, adopted: result.adopted };
     } catch (error) {
-      return failed(input, error);
+      lastError = error;
+      if (!retryable(error) || attempt === attempts) break;
+      await sleep(input.retryIntervalSeconds * 1000 * 2 ** (attempt - 1));
     }
-    if (prepared.skip) return { status: 'skipped', reason: prepared.skip };
   }
+  const message = tried > 1 ? `${describeError(lastError)} (after ${tried} attempts)` : describeError(lastError);
+  await recordFailure(pool, input.userId, message);
+  return { status: 'failed', error: message };
+}
+
+async function syncUser(input: LegacySyncInput): Promise<LegacySyncOutcome> {
+  if (input.noPassword) return syncSsoUser(input);
+  // Deterministic on the input, so a recovered workflow replays the same steps.
+  let prepared: { skip?: string; generated: boolean };
+  try {
+    prepared = await DBOS.runStep(() => ensurePassword(input), { name: 'ensure-password' });
+  } catch (error) {
+    return failed(input, error);
+  }
+  if (prepared.skip) return { status: 'skipped', reason: prepared.skip };
   try {
     const result = await DBOS.runStep(() => provisionUser(input), {
       name: 'provision',
@@ -184,7 +223,7 @@ async function syncUser(input: LegacySyncInput): Promise<LegacySyncOutcome> {
       maxAttempts: input.maxAttempts,
       intervalSeconds: input.retryIntervalSeconds,
       backoffRate: 2,
-      shouldRetry: (error) => !(error instanceof ProvisionError) || error.retryable,
+      shouldRetry: retryable,
     });
     if ('skip' in result) return { status: 'skipped', reason: result.skip };
     await DBOS.runStep(
@@ -200,7 +239,7 @@ async function syncUser(input: LegacySyncInput): Promise<LegacySyncOutcome> {
 async function legacyUserSync(input: LegacySyncInput): Promise<LegacySyncOutcome> {
   const outcome = await syncUser(input);
   const workflowId = DBOS.workflowID;
-  if (workflowId) for (const listener of dependencies?.finished ?? []) listener(workflowId);
+  if (workflowId) for (const listener of dependencies?.finished ?? []) listener(workflowId, outcome);
   return outcome;
 }
 
@@ -221,8 +260,10 @@ export interface UsersRuntimeOptions {
    * workflows of this executor id, which is how a rerun after a crash resumes instead of starting over.
    */
   executorId: string;
-  /** Workflows running at once in this process. */
+  /** Password workflows running at once in this process. */
   concurrency: number;
+  /** SSO workflows running at once in this process (default: `concurrency`). */
+  ssoConcurrency?: number;
   /** Optional cap on workflow starts (e.g. to spare LibreChat): at most `limitPerPeriod` per `periodSec`. */
   rateLimit?: { limitPerPeriod: number; periodSec: number };
 }
@@ -234,11 +275,15 @@ export interface UsersRuntime {
    */
   startMany(workflows: Array<{ workflowId: string; input: LegacySyncInput }>): Promise<void>;
   start(workflowId: string, input: LegacySyncInput): Promise<void>;
-  statuses(workflowIds: string[]): Promise<Map<string, WorkflowStatus>>;
+  /** DBOS's status rows of these workflows; `withOutput: false` skips loading their outputs. */
+  statuses(workflowIds: string[], options?: { withOutput?: boolean }): Promise<Map<string, WorkflowStatus>>;
   /** Stops unfinished workflows (another version's, replaced by a new attempt). */
   cancel(workflowIds: string[]): Promise<void>;
-  /** Called with the id of each workflow this process finishes (a hint to look its status up; DBOS has the truth). */
-  onFinished(listener: (workflowId: string) => void): () => void;
+  /**
+   * Called with the id and outcome of each workflow this process runs to its end, just before DBOS records that
+   * outcome (so a status lookup right after may still say PENDING).
+   */
+  onFinished(listener: (workflowId: string, outcome: LegacySyncOutcome) => void): () => void;
   shutdown(): Promise<void>;
 }
 
@@ -264,7 +309,7 @@ function dbosLogger(logger: Logger) {
  */
 export async function launchUsersRuntime(options: UsersRuntimeOptions): Promise<UsersRuntime> {
   const batches = new LinkBatches(options.pool);
-  const finished = new Set<(workflowId: string) => void>();
+  const finished = new Set<(workflowId: string, outcome: LegacySyncOutcome) => void>();
   dependencies = { pool: options.pool, provisioner: options.provisioner, encryptionKey: options.encryptionKey, logger: options.logger, batches, finished };
   const launchedHere = !DBOS.isInitialized();
   if (launchedHere) {
@@ -280,20 +325,26 @@ export async function launchUsersRuntime(options: UsersRuntimeOptions): Promise<
     });
     await DBOS.launch();
   }
-  await DBOS.registerQueue(USERS_QUEUE, {
-    workerConcurrency: options.concurrency,
-    rateLimit: options.rateLimit,
-    // A poll claims every free slot at once, so a few polls a second keep even fast (SSO) workflows flowing; each
-    // poll is a transaction on the system database, which slow (password) workflows would pay for per user.
-    minPollingIntervalMs: 200,
-    onConflict: 'always_update',
-  });
+  // A poll claims every free slot at once; each poll is a transaction on the system database, which slow
+  // (password) workflows would pay for per user, while SSO workflows free their slots within milliseconds.
+  const queues = [
+    { name: USERS_QUEUE, concurrency: options.concurrency, pollMs: 200 },
+    { name: USERS_SSO_QUEUE, concurrency: options.ssoConcurrency ?? options.concurrency, pollMs: 50 },
+  ];
+  for (const queue of queues) {
+    await DBOS.registerQueue(queue.name, {
+      workerConcurrency: queue.concurrency,
+      rateLimit: options.rateLimit,
+      minPollingIntervalMs: queue.pollMs,
+      onConflict: 'always_update',
+    });
+  }
 
   const startMany: UsersRuntime['startMany'] = async (workflows) => {
     if (workflows.length === 0) return;
     // One transaction for the whole batch instead of one per workflow (DBOS's batch enqueue for receivers).
     const prepared = await Promise.all(
-      workflows.map(({ workflowId, input }) => prepareEnqueuedWorkflow(legacyUserSyncWorkflow, [input], { workflowID: workflowId, queueName: USERS_QUEUE })),
+      workflows.map(({ workflowId, input }) => prepareEnqueuedWorkflow(legacyUserSyncWorkflow, [input], { workflowID: workflowId, queueName: input.noPassword ? USERS_SSO_QUEUE : USERS_QUEUE })),
     );
     await enqueueWorkflows(prepared);
   };
@@ -301,11 +352,11 @@ export async function launchUsersRuntime(options: UsersRuntimeOptions): Promise<
   return {
     startMany,
     start: (workflowId, input) => startMany([{ workflowId, input }]),
-    async statuses(workflowIds) {
+    async statuses(workflowIds, statusOptions) {
       const found = new Map<string, WorkflowStatus>();
       for (let i = 0; i < workflowIds.length; i += 500) {
         const chunk = workflowIds.slice(i, i + 500);
-        for (const status of await DBOS.listWorkflows({ workflowIDs: chunk, loadInput: false, loadOutput: true })) {
+        for (const status of await DBOS.listWorkflows({ workflowIDs: chunk, loadInput: false, loadOutput: statusOptions?.withOutput ?? true })) {
           found.set(status.workflowID, status);
         }
       }
