@@ -19,6 +19,8 @@ export interface AppWorkerData {
   /** Library mode: where Supabase (Postgres) and LibreChat's Mongo are. */
   databaseUrl?: string;
   mongoUrl?: string;
+  /** Baseline mode: items appended to LibreChat's list page (the organization items the library would merge). */
+  extraListItems?: unknown[];
 }
 
 const data = workerData as AppWorkerData;
@@ -31,6 +33,7 @@ const app = librechatShapedApp(
   data.member,
   data.agentIds,
   library ? (host) => host.use('/api/agents', library.syncToSupabase, library.trackUsage, library.injectOrganizationAgents) : undefined,
+  data.extraListItems,
 );
 // Diagnostics for the notes: garbage-collection pauses and event-loop delay of this server's thread.
 const gc = { count: 0, totalMs: 0, maxMs: 0 };

@@ -6,7 +6,7 @@ import type { BenchMember } from './fixtures.js';
  * a fork's api/server/index.js), and a router that authenticates inside and answers from memory, so that only the
  * cost of the mounted middlewares differs between two such apps.
  */
-export function librechatShapedApp(member: BenchMember, agentIds: string[], mount?: (app: Express) => void): Express {
+export function librechatShapedApp(member: BenchMember, agentIds: string[], mount?: (app: Express) => void, extraListItems: unknown[] = []): Express {
   const app = express();
   app.use(express.json({ limit: '3mb' }));
   mount?.(app);
@@ -19,6 +19,9 @@ export function librechatShapedApp(member: BenchMember, agentIds: string[], moun
     category: 'general',
     isPublic: false,
   }));
+  // The "same body" baseline: LibreChat answering with the organization items in its own page (what the merged
+  // list holds), so that comparing with it isolates the middlewares' work from the cost of sending more items.
+  const listData = [...listPage, ...extraListItems];
   const known = new Set(agentIds);
   const router = express.Router();
   // LibreChat's routers run requireJwtAuth themselves; here the user is fixed (no Mongo on the request path).
@@ -27,7 +30,7 @@ export function librechatShapedApp(member: BenchMember, agentIds: string[], moun
     next();
   });
   router.get('/', (_req, res) => {
-    res.json({ object: 'list', data: listPage, first_id: listPage[0]!.id, last_id: listPage.at(-1)!.id, has_more: false, after: null });
+    res.json({ object: 'list', data: listData, first_id: listPage[0]!.id, last_id: listPage.at(-1)!.id, has_more: false, after: null });
   });
   // v0.8 chat: an SSE stream (created → delta → final), so res.json never fires.
   router.post('/chat', (req, res) => {

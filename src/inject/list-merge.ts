@@ -160,9 +160,11 @@ function freezeProjection(doc: Doc): Readonly<Doc> {
 }
 
 /**
- * Merges organization items into one page of LibreChat's items (the pagination rule above). `keysOf` gives the ids
- * an item is known by (agents: `id` and `_id`); `filter` selects the organization items matching the request
- * (null: none), `filterKey` names that filter for the memo.
+ * Merges organization items into one page of LibreChat's items (the pagination rule above). `keysOfItem` gives the
+ * ids an organization item is known by; `docKey`/`docAltKey` the ids of a LibreChat document (agents: `id` and
+ * `_id`; prompt groups: `_id`); `filter` selects the organization items matching the request (null: none),
+ * `filterKey` names that filter for the memo. On the request path: no per-document arrays, and LibreChat's page is
+ * reused as it is when none of its documents belongs to the organization.
  */
 function mergePage<T>(
   page: Doc[],
@@ -172,7 +174,8 @@ function mergePage<T>(
     filter: ((item: T) => boolean) | null;
     filterKey: string;
     keysOfItem: (item: T) => string[];
-    keysOfDoc: (doc: Doc) => string[];
+    docKey: (doc: Doc) => string | undefined;
+    docAltKey?: (doc: Doc) => string | undefined;
     project: (item: T) => Doc;
     organizationId: string;
   },
@@ -186,12 +189,40 @@ function mergePage<T>(
       injectable: entries,
     };
   });
-  const isOrganizationDoc = (doc: Doc) => options.keysOfDoc(doc).some((key) => organizationKeys.has(key));
-  const flagged = page.map((doc) => (doc && typeof doc === 'object' && isOrganizationDoc(doc) ? { ...doc, ...mark(options.organizationId) } : doc));
-  if (!options.firstPage) return flagged.filter((doc) => !(doc && typeof doc === 'object' && options.keysOfDoc(doc).some((key) => injectableKeys.has(key))));
-  const shown = new Set(page.flatMap((doc) => (doc && typeof doc === 'object' ? options.keysOfDoc(doc) : [])));
-  const added = injectable.filter((entry) => !entry.keys.some((key) => shown.has(key))).map((entry) => entry.doc as Doc);
-  return [...flagged, ...added];
+  const { docKey, docAltKey } = options;
+  const isDoc = (doc: Doc) => doc !== null && typeof doc === 'object';
+  const inSet = (doc: Doc, keys: Set<string>) => {
+    const key = docKey(doc);
+    if (key !== undefined && keys.has(key)) return true;
+    const alt = docAltKey?.(doc);
+    return alt !== undefined && keys.has(alt);
+  };
+
+  // LibreChat's documents that belong to the organization are flagged (copied, never changed in place).
+  let flagged = page;
+  for (let i = 0; i < page.length; i += 1) {
+    const doc = page[i]!;
+    if (!isDoc(doc) || !inSet(doc, organizationKeys)) continue;
+    if (flagged === page) flagged = page.slice();
+    flagged[i] = { ...doc, ...mark(options.organizationId) };
+  }
+  if (!options.firstPage) {
+    return injectableKeys.size === 0 ? flagged : flagged.filter((doc) => !(isDoc(doc) && inSet(doc, injectableKeys)));
+  }
+  if (injectable.length === 0) return flagged;
+  const shown = new Set<string>();
+  for (const doc of page) {
+    if (!isDoc(doc)) continue;
+    const key = docKey(doc);
+    if (key !== undefined) shown.add(key);
+    const alt = docAltKey?.(doc);
+    if (alt !== undefined) shown.add(alt);
+  }
+  const added: Doc[] = [];
+  for (const entry of injectable) {
+    if (!entry.keys.some((key) => shown.has(key))) added.push(entry.doc as Doc);
+  }
+  return added.length === 0 ? flagged : flagged.concat(added);
 }
 
 /** The query parameters the filters read (agentFilter, promptFilter): together they name a filter. */
@@ -199,13 +230,20 @@ const AGENT_FILTER_PARAMS = ['requiredPermission', 'mine', 'promoted', 'category
 const PROMPT_FILTER_PARAMS = ['category', 'name'] as const;
 
 function filterKeyOf(query: Query, names: readonly string[]): string {
-  return JSON.stringify(names.map((name) => text(query, name) ?? null));
+  let key = '';
+  for (const name of names) {
+    const value = text(query, name);
+    // Absent and empty differ; a value cannot contain the separator in a way that collides (its length leads).
+    key += value === undefined ? '-|' : `${value.length}:${value}|`;
+  }
+  return key;
 }
 
 const agentKeys = (item: OrganizationAgentListItem) => [item.librechat_agent_id, item.librechat_mongo_id].filter((key): key is string => !!key);
-const agentDocKeys = (doc: Doc) => [doc.id, doc._id].filter((key) => key !== undefined && key !== null).map(String);
 const promptKeys = (item: OrganizationPromptListItem) => [item.librechat_group_id];
-const promptDocKeys = (doc: Doc) => (doc._id !== undefined && doc._id !== null ? [String(doc._id)] : []);
+/** A document's `id` / `_id` as a string (Mongo ObjectIds included); undefined when absent. */
+const idOf = (doc: Doc) => (doc.id === undefined || doc.id === null ? undefined : String(doc.id));
+const mongoIdOf = (doc: Doc) => (doc._id === undefined || doc._id === null ? undefined : String(doc._id));
 
 /** `GET /api/agents`: v0.8 `{object, data, first_id, last_id, has_more, after}` and v0.7 `{data, has_more, …}`. */
 export function mergeAgentList(body: unknown, query: Query, items: OrganizationAgentListItem[], organizationId: string): unknown {
@@ -217,7 +255,8 @@ export function mergeAgentList(body: unknown, query: Query, items: OrganizationA
     filter: agentFilter(query),
     filterKey: filterKeyOf(query, AGENT_FILTER_PARAMS),
     keysOfItem: agentKeys,
-    keysOfDoc: agentDocKeys,
+    docKey: idOf,
+    docAltKey: mongoIdOf,
     project: (item) => projectAgent(item, organizationId),
     organizationId,
   });
@@ -235,7 +274,7 @@ export function mergePromptList(body: unknown, shape: 'prompt-array' | 'prompt-g
       filter,
       filterKey,
       keysOfItem: promptKeys,
-      keysOfDoc: promptDocKeys,
+      docKey: mongoIdOf,
       project: (item) => projectPromptGroup(item, organizationId),
       organizationId,
     });

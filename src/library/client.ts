@@ -123,6 +123,7 @@ export function createLibreChatSupabase(options: LibreChatSupabaseOptions & Orga
     maxPending: resolved.maxPending,
     retryDelayMs: resolved.retryDelayMs,
     maxRetryDelayMs: resolved.maxRetryDelayMs,
+    deliveryDelayMs: resolved.deliveryDelayMs ?? 250,
     isPermanent: (error) => error instanceof LibraryStoreError && !error.retryable,
     // Our writes changed these organizations' libraries: refresh their cached lists (never on the request path).
     onDelivered: (organizationIds) => pending.track(injector.refresh(organizationIds)),

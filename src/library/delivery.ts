@@ -19,6 +19,12 @@ export interface DeliveryOptions<T> {
   /** First retry delay; doubles per failure up to `maxRetryDelayMs`. */
   retryDelayMs?: number;
   maxRetryDelayMs?: number;
+  /**
+   * How long changes gather before a batch is written (ms, default 0: the next turn of the event loop). Coalesces
+   * bursts of edits to the same item and keeps the background work to a few batches a second while LibreChat is
+   * busy answering requests. `flush()` does not wait for it.
+   */
+  delayMs?: number;
 }
 
 export interface DeliveryStats {
@@ -40,6 +46,8 @@ export class DeliveryQueue<T> {
   private readonly maxPending: number;
   private readonly retryDelayMs: number;
   private readonly maxRetryDelayMs: number;
+  private readonly delayMs: number;
+  private delayTimer: NodeJS.Timeout | undefined;
   private consecutiveFailures = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -62,6 +70,7 @@ export class DeliveryQueue<T> {
     this.maxPending = options.maxPending ?? 100_000;
     this.retryDelayMs = options.retryDelayMs ?? 250;
     this.maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
+    this.delayMs = options.delayMs ?? 0;
   }
 
   /** Queues the latest state of one item; an older queued state of the same key is replaced. */
@@ -99,6 +108,8 @@ export class DeliveryQueue<T> {
   close(): T[] {
     this.closed = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.delayTimer);
+    this.delayTimer = undefined;
     const left = [...this.pending.values()];
     this.pending.clear();
     this.notifyIdle();
@@ -113,7 +124,19 @@ export class DeliveryQueue<T> {
       this.retryTimer = undefined;
     }
     if (this.retryTimer) return;
+    if (immediately && this.delayTimer) {
+      clearTimeout(this.delayTimer);
+      this.delayTimer = undefined;
+    }
+    if (this.delayTimer) return; // a drain starts when the gathering delay is over
     if (this.worker.size > 0) return; // a drain is already queued behind the running one
+    if (this.delayMs > 0 && !immediately) {
+      this.delayTimer = setTimeout(() => {
+        this.delayTimer = undefined;
+        this.schedule(true);
+      }, this.delayMs);
+      return;
+    }
     // Wait one turn of the event loop so changes made together are coalesced and batched together.
     void this.worker.add(async () => {
       await new Promise((resolve) => setImmediate(resolve));
@@ -133,6 +156,12 @@ export class DeliveryQueue<T> {
         this.consecutiveFailures = 0;
         this.stats.delivered += batch.length;
         this.stats.lastDeliveredAt = new Date().toISOString();
+        // What arrived while this batch was written gathers for the delay too (unless a flush waits or a full
+        // batch is ready): a steady stream of edits becomes a few batches a second, not one small batch per write.
+        if (this.delayMs > 0 && this.idleWaiters.length === 0 && this.pending.size > 0 && this.pending.size < this.batchSize) {
+          this.schedule();
+          return;
+        }
       } catch (error) {
         // Put back what failed unless a newer change for the same item arrived meanwhile.
         keys.forEach((key, index) => {

@@ -27,6 +27,11 @@ export interface LibreChatSupabaseOptions {
   retryDelayMs?: number;
   /** Longest wait between retries while Supabase is down (default 30 s). */
   maxRetryDelayMs?: number;
+  /**
+   * How long changes gather before they are written (default 250 ms; 0: at once). Rapid edits of one agent become
+   * one write, and the background work stays at a few batches a second however busy LibreChat is.
+   */
+  deliveryDelayMs?: number;
   usageFlushIntervalMs?: number;
   organizationCacheTtlMs?: number;
   /** Report delivery health (queue depth, last error) to Postgres every N ms for the dashboard (default 15 s; 0: off). */
@@ -51,6 +56,7 @@ const optionsSchema = z
     maxPending: z.number().int().positive().optional(),
     retryDelayMs: z.number().int().positive().optional(),
     maxRetryDelayMs: z.number().int().positive().optional(),
+    deliveryDelayMs: z.number().int().nonnegative().optional(),
     usageFlushIntervalMs: z.number().int().positive().optional(),
     organizationCacheTtlMs: z.number().int().nonnegative().optional(),
     reconcileIntervalMs: z.number().int().nonnegative().optional(),

@@ -58,6 +58,8 @@ export interface LibrarySyncOptions {
   maxPending?: number;
   retryDelayMs?: number;
   maxRetryDelayMs?: number;
+  /** How long changes gather before a batch is written (ms; see DeliveryQueue). */
+  deliveryDelayMs?: number;
   isPermanent?: (error: unknown) => boolean;
   /**
    * After a batch is written: the organizations whose library changed, or 'all' when items were removed from
@@ -98,6 +100,7 @@ export class LibrarySync {
       maxPending: options.maxPending,
       retryDelayMs: options.retryDelayMs,
       maxRetryDelayMs: options.maxRetryDelayMs,
+      delayMs: options.deliveryDelayMs,
       isPermanent: options.isPermanent,
     });
   }

@@ -16,6 +16,48 @@ describe('DeliveryQueue', () => {
     expect(queue.getStats()).toMatchObject({ depth: 0, delivered: 4, failures: 0 });
   });
 
+  it('with delayMs, changes made within the delay become one batch; flush() does not wait for the delay', async () => {
+    const batches: string[][] = [];
+    const queue = new DeliveryQueue<string>({ deliver: async (batch) => void batches.push(batch), logger: silentLogger, delayMs: 80 });
+    queue.enqueue('a', 'a1');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    queue.enqueue('b', 'b1');
+    queue.enqueue('a', 'a2');
+    expect(batches).toEqual([]); // still gathering
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(batches).toEqual([['b1', 'a2']]);
+
+    queue.enqueue('c', 'c1');
+    const started = performance.now();
+    await queue.flush();
+    expect(performance.now() - started).toBeLessThan(60);
+    expect(batches).toEqual([['b1', 'a2'], ['c1']]);
+    expect(queue.getStats()).toMatchObject({ depth: 0, delivered: 3 });
+  });
+
+  it('with delayMs, a steady stream of changes during slow writes still goes in a few batches', async () => {
+    const batches: string[][] = [];
+    const queue = new DeliveryQueue<string>({
+      deliver: async (batch) => {
+        batches.push(batch);
+        await new Promise((resolve) => setTimeout(resolve, 15));
+      },
+      logger: silentLogger,
+      delayMs: 100,
+    });
+    const started = performance.now();
+    let i = 0;
+    while (performance.now() - started < 450) {
+      queue.enqueue(`item-${i}`, `v${i}`);
+      i += 1;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    await queue.flush();
+    expect(batches.flat()).toHaveLength(i);
+    // One batch per delay (about 5 in 450 ms), not one per write (about 30).
+    expect(batches.length).toBeLessThanOrEqual(8);
+  });
+
   it('keeps everything while the store fails and delivers it all when it returns', async () => {
     let down = true;
     const written = new Set<string>();
