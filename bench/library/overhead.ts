@@ -194,6 +194,9 @@ function phaseTargetRows(prefix: string, label: string, times: PhaseTimes): Benc
   ] as const).map(([q, name, target]) => {
     const base = percentile(times.base, q);
     const withOurs = percentile(times.with, q);
+    // A/A check: the same statistic between two halves of the baseline's own requests (even and odd), i.e. how far
+    // this measurement moves with no middleware at all.
+    const aa = round(percentile(times.base.filter((_, i) => i % 2 === 0), q) - percentile(times.base.filter((_, i) => i % 2 === 1), q), 3);
     return {
       name: `${prefix}${name} added, ${label}`,
       value: round(withOurs - base, 3),
@@ -207,14 +210,15 @@ function phaseTargetRows(prefix: string, label: string, times: PhaseTimes): Benc
             `baseline p50 ${round(percentile(times.base, 0.5))} / p90 ${round(percentile(times.base, 0.9))} / p99 ${round(percentile(times.base, 0.99))} ms; ` +
             `server event loop busy per request ${round(times.busyWith)} vs ${round(times.busyBase)} ms (+${round(times.busyWith - times.busyBase)} ms, background work included)` +
             (times.diagnostics ? `; GC pauses ${times.diagnostics.with.gcCount} (${round(times.diagnostics.with.gcTotalMs)} ms, max ${round(times.diagnostics.with.gcMaxMs)}) vs ${times.diagnostics.base.gcCount} (${round(times.diagnostics.base.gcTotalMs)} ms, max ${round(times.diagnostics.base.gcMaxMs)}); event-loop delay p99 ${round(times.diagnostics.with.loopDelayP99Ms)} / max ${round(times.diagnostics.with.loopDelayMaxMs)} vs ${round(times.diagnostics.base.loopDelayP99Ms)} / ${round(times.diagnostics.base.loopDelayMaxMs)} ms` : '') +
-            (times.merge ? `; inject merge alone (timed in the server) p50 ${round(times.merge.p50, 3)} / p99 ${round(times.merge.p99, 3)} / max ${round(times.merge.max, 3)} ms` : '')
-          : undefined,
+            (times.merge ? `; inject merge alone (timed in the server) p50 ${round(times.merge.p50, 3)} / p99 ${round(times.merge.p99, 3)} / max ${round(times.merge.max, 3)} ms` : '') +
+            `; A/A (baseline's even vs odd requests) p50 ${aa} ms`
+          : `A/A (baseline's even vs odd requests, no middleware anywhere) p99 differs by ${aa} ms: the noise of this row on this machine`,
     };
   });
 }
 
 export async function overheadBench(context: BenchContext): Promise<BenchResult[]> {
-  const sizes = context.quick ? { warmup: 50, requests: 300 } : { warmup: 200, requests: Number(process.env.BENCH_OVERHEAD_REQUESTS ?? 4000) };
+  const sizes = context.quick ? { warmup: 50, requests: 300 } : { warmup: 200, requests: Number(process.env.BENCH_OVERHEAD_REQUESTS ?? 8000) };
   const database = await context.database('bench_overhead');
   const mongoUrl = await context.mongoDatabase('bench_overhead');
   const member = await seedOrganization(database.pool, 'overhead');
