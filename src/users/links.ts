@@ -308,24 +308,30 @@ export async function storeEncryptedPasswords(db: Queryable, rows: Array<{ supab
 /** Writes back the LibreChat ids of many users in one statement. */
 export async function recordProvisionedMany(
   db: Queryable,
-  rows: Array<{ supabaseUserId: string; librechatUserId: string; loginMethod: 'password' | 'sso' }>,
+  /** `attempts`: tries to count now (SSO workflows count theirs here instead of at their start). */
+  rows: Array<{ supabaseUserId: string; librechatUserId: string; loginMethod: 'password' | 'sso'; attempts?: number }>,
 ): Promise<void> {
   if (rows.length === 0) return;
   await db.query(
     `update lcs_users.librechat_links l
         set librechat_user_id = u.librechat_user_id, login_method = u.login_method, librechat_synced_at = now(),
-            last_error = null, signup_pending_since = null
-       from unnest($1::text[], $2::text[], $3::text[]) as u(id, librechat_user_id, login_method)
+            last_error = null, signup_pending_since = null,
+            attempts = l.attempts + u.attempts,
+            last_attempt_at = case when u.attempts > 0 then now() else l.last_attempt_at end
+       from unnest($1::text[], $2::text[], $3::text[], $4::int[]) as u(id, librechat_user_id, login_method, attempts)
       where l.supabase_user_id = u.id`,
-    [rows.map((r) => r.supabaseUserId), rows.map((r) => r.librechatUserId), rows.map((r) => r.loginMethod)],
+    [rows.map((r) => r.supabaseUserId), rows.map((r) => r.librechatUserId), rows.map((r) => r.loginMethod), rows.map((r) => r.attempts ?? 0)],
   );
 }
 
-export async function recordFailure(db: Queryable, supabaseUserId: string, error: string): Promise<void> {
-  await db.query(`update lcs_users.librechat_links set last_error = left($2, 2000) where supabase_user_id = $1`, [
-    supabaseUserId,
-    error,
-  ]);
+export async function recordFailure(db: Queryable, supabaseUserId: string, error: string, attempts = 0): Promise<void> {
+  await db.query(
+    `update lcs_users.librechat_links
+        set last_error = left($2, 2000), attempts = attempts + $3,
+            last_attempt_at = case when $3 > 0 then now() else last_attempt_at end
+      where supabase_user_id = $1`,
+    [supabaseUserId, error, attempts],
+  );
 }
 
 /** A few stored tokens to prove the configured key can decrypt what is already there. */

@@ -69,7 +69,7 @@ class LinkBatches {
   readonly claim: Coalescer<string, LinkWithPassword | null>;
   readonly read: Coalescer<string, LinkWithPassword | null>;
   readonly storePassword: Coalescer<{ supabaseUserId: string; token: string }, void>;
-  readonly writeBack: Coalescer<{ supabaseUserId: string; librechatUserId: string; loginMethod: 'password' | 'sso' }, void>;
+  readonly writeBack: Coalescer<{ supabaseUserId: string; librechatUserId: string; loginMethod: 'password' | 'sso'; attempts?: number }, void>;
 
   constructor(pool: pg.Pool) {
     const byId = (lookup: (ids: string[]) => Promise<Map<string, LinkWithPassword>>) => async (ids: string[]) => {
@@ -83,7 +83,7 @@ class LinkBatches {
       await storeEncryptedPasswords(pool, rows);
       return rows.map(() => ({ value: undefined }));
     }, options);
-    this.writeBack = new Coalescer<{ supabaseUserId: string; librechatUserId: string; loginMethod: 'password' | 'sso' }, void>(async (rows) => {
+    this.writeBack = new Coalescer<{ supabaseUserId: string; librechatUserId: string; loginMethod: 'password' | 'sso'; attempts?: number }, void>(async (rows) => {
       await recordProvisionedMany(pool, rows);
       return rows.map(() => ({ value: undefined }));
     }, options);
@@ -131,8 +131,9 @@ async function ensurePassword(input: LegacySyncInput): Promise<{ skip?: string; 
 
 async function provisionUser(input: LegacySyncInput): Promise<Provisioned | { skip: string }> {
   const { batches, provisioner, encryptionKey } = deps();
-  // SSO workflows start here, so this is where their attempt is counted (ensure-password does it for the others).
-  const entry = input.noPassword ? await batches.claim.run(input.userId) : await batches.read.run(input.userId);
+  // Reads only: password workflows counted their attempt in ensure-password, SSO workflows count theirs with their
+  // outcome (write-back or failure), which spares an UPDATE of every link at the start.
+  const entry = await batches.read.run(input.userId);
   const skip = skipReason(entry);
   if (skip && input.noPassword) return { skip };
   if (!entry) throw new ProvisionError('the user disappeared from lcs_users.librechat_links', false);
@@ -193,7 +194,7 @@ async function syncSsoUser(input: LegacySyncInput): Promise<LegacySyncOutcome> {
     try {
       const result = await provisionUser(input);
       if ('skip' in result) return { status: 'skipped', reason: result.skip };
-      await batches.writeBack.run({ supabaseUserId: input.userId, librechatUserId: result.librechatUserId, loginMethod: result.loginMethod });
+      await batches.writeBack.run({ supabaseUserId: input.userId, librechatUserId: result.librechatUserId, loginMethod: result.loginMethod, attempts: attempt });
       return { status: 'synced', librechatUserId: result.librechatUserId, adopted: result.adopted };
     } catch (error) {
       lastError = error;
@@ -202,7 +203,7 @@ async function syncSsoUser(input: LegacySyncInput): Promise<LegacySyncOutcome> {
     }
   }
   const message = tried > 1 ? `${describeError(lastError)} (after ${tried} attempts)` : describeError(lastError);
-  await recordFailure(pool, input.userId, message);
+  await recordFailure(pool, input.userId, message, tried);
   return { status: 'failed', error: message };
 }
 
