@@ -2,7 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from '../core/logger.js';
 import type { AccessDirectory } from '../library/access-directory.js';
 import type { OrganizationRef } from '../library/organizations.js';
-import type { LibreChatRequestUser } from '../middleware/response.js';
+import { requestPath, type LibreChatRequestUser } from '../middleware/response.js';
 import { classifyListRequest, mergeAgentList, mergePromptList, type ListRoute } from './list-merge.js';
 import { OrganizationItems, type OrganizationItemsOptions, type OrganizationItemsStats } from './organization-items.js';
 
@@ -62,7 +62,7 @@ export function createOrganizationInjector(deps: OrganizationInjectorDependencie
       if (req.method !== 'GET') return next();
       let route: ListRoute | null = null;
       try {
-        route = classifyListRequest(`${req.baseUrl}${req.path}`);
+        route = classifyListRequest(requestPath(req));
       } catch {
         route = null;
       }

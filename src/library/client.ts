@@ -4,7 +4,6 @@ import { hostname } from 'node:os';
 import WebSocket from 'ws';
 import { createPool } from '../core/database.js';
 import { createLogger, type Logger } from '../core/logger.js';
-import { PendingWork } from '../middleware/pending-work.js';
 import { createSyncMiddleware } from '../middleware/sync-to-supabase.js';
 import { createTrackUsageMiddleware } from '../track/track-usage.js';
 import { UsageBuffer } from '../track/usage-buffer.js';
@@ -17,6 +16,7 @@ import type { DeliveryStats } from './delivery.js';
 import { LibreChatSource, type MongoDbLike } from './librechat-source.js';
 import { resolveLibraryOptions, type LibreChatSupabaseOptions } from './options.js';
 import { OrganizationResolver, type OrganizationRef } from './organizations.js';
+import { PendingWork } from './pending-work.js';
 import { createPgLibraryStore, createRpcLibraryStore, LibraryStoreError, type LibraryStore } from './store.js';
 import { reconcileLibrary } from './reconcile.js';
 import { LibrarySync } from './sync.js';
@@ -185,15 +185,15 @@ export function createLibreChatSupabase(options: LibreChatSupabaseOptions & Orga
   reconcileTimer?.unref();
 
   async function flush(): Promise<void> {
-    await pending.idle();
+    // Changes and uses are queued synchronously when a response is sent, so they are all in the queues already.
     await sync.flush();
     await usage.flush();
     await pending.idle(); // list caches refreshed after the writes above
   }
 
   return {
-    syncToSupabase: createSyncMiddleware({ sync, logger, pending }),
-    trackUsage: createTrackUsageMiddleware({ usage, logger, pending }),
+    syncToSupabase: createSyncMiddleware({ sync, logger }),
+    trackUsage: createTrackUsageMiddleware({ usage, logger }),
     injectOrganizationAgents: injector.injectOrganizationAgents,
     injectOrganizationPrompts: injector.injectOrganizationPrompts,
     organizationAccess,

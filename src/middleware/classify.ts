@@ -25,26 +25,37 @@ export interface ClassifyInput {
 const AGENT_ID = '(agent_[A-Za-z0-9_-]+)';
 const MONGO_ID = '([0-9a-fA-F]{24})';
 
-const routes: Array<{ method: string; pattern: RegExp; toChange: (match: RegExpExecArray, input: ClassifyInput) => LibraryChange | null }> = [
+interface ChangeRoute {
+  method: string;
+  pattern: RegExp;
+  /** The change needs what the router sent (`res.json`'s body): only then is `res.json` observed. */
+  readsResponse?: true;
+  /** The change needs the query string (parsed only then). */
+  readsQuery?: true;
+  toChange: (match: RegExpExecArray, input: Pick<ClassifyInput, 'query' | 'responseBody'>) => LibraryChange | null;
+}
+
+const routes: ChangeRoute[] = [
   // Agents
-  { method: 'POST', pattern: /\/agents\/?$/, toChange: (_m, input) => agentFromResponse(input.responseBody) },
+  { method: 'POST', pattern: /\/agents\/?$/, readsResponse: true, toChange: (_m, input) => agentFromResponse(input.responseBody) },
   { method: 'PATCH', pattern: new RegExp(`/agents/${AGENT_ID}/?$`), toChange: (m) => ({ kind: 'agent', agentId: m[1]! }) },
   { method: 'POST', pattern: new RegExp(`/agents/${AGENT_ID}/revert/?$`), toChange: (m) => ({ kind: 'agent', agentId: m[1]! }) },
   { method: 'POST', pattern: new RegExp(`/agents/${AGENT_ID}/avatar/?$`), toChange: (m) => ({ kind: 'agent', agentId: m[1]! }) },
   {
     method: 'POST',
     pattern: new RegExp(`/agents/${AGENT_ID}/duplicate/?$`),
+    readsResponse: true,
     toChange: (_m, input) => agentFromResponse((input.responseBody as { agent?: unknown } | undefined)?.agent),
   },
   { method: 'DELETE', pattern: new RegExp(`/agents/${AGENT_ID}/?$`), toChange: (m) => ({ kind: 'agent', agentId: m[1]!, deleted: true }) },
   // Prompts
   // (the specific version route first: its path also ends in /prompts)
   { method: 'POST', pattern: new RegExp(`/prompts/groups/${MONGO_ID}/prompts/?$`), toChange: (m) => ({ kind: 'promptGroup', groupId: m[1]! }) },
-  { method: 'POST', pattern: /\/prompts\/?$/, toChange: (_m, input) => groupFromCreate(input.responseBody) },
+  { method: 'POST', pattern: /\/prompts\/?$/, readsResponse: true, toChange: (_m, input) => groupFromCreate(input.responseBody) },
   { method: 'PATCH', pattern: new RegExp(`/prompts/groups/${MONGO_ID}/?$`), toChange: (m) => ({ kind: 'promptGroup', groupId: m[1]! }) },
   { method: 'PATCH', pattern: new RegExp(`/prompts/${MONGO_ID}/tags/production/?$`), toChange: (m) => ({ kind: 'promptGroup', promptId: m[1]! }) },
   { method: 'DELETE', pattern: new RegExp(`/prompts/groups/${MONGO_ID}/?$`), toChange: (m) => ({ kind: 'promptGroup', groupId: m[1]!, deleted: true }) },
-  { method: 'DELETE', pattern: new RegExp(`/prompts/${MONGO_ID}/?$`), toChange: (_m, input) => groupFromPromptDelete(input) },
+  { method: 'DELETE', pattern: new RegExp(`/prompts/${MONGO_ID}/?$`), readsResponse: true, readsQuery: true, toChange: (_m, input) => groupFromPromptDelete(input) },
   // Sharing (v0.8 ACL): the resource id is the Mongo _id
   { method: 'PUT', pattern: new RegExp(`/permissions/agent/${MONGO_ID}/?$`), toChange: (m) => ({ kind: 'agent', mongoId: m[1]! }) },
   { method: 'PUT', pattern: new RegExp(`/permissions/promptGroup/${MONGO_ID}/?$`), toChange: (m) => ({ kind: 'promptGroup', groupId: m[1]! }) },
@@ -52,23 +63,41 @@ const routes: Array<{ method: string; pattern: RegExp; toChange: (match: RegExpE
 
 const CHAT = /\/agents\/chat(\/|$)/;
 
+/** A request that can change the library, recognised before the router runs (method and full path). */
+export interface ChangeRequest {
+  readonly readsResponse: boolean;
+  readonly readsQuery: boolean;
+  /** The change, once the router answered 2xx (with its `res.json` body and the query, when these are read). */
+  change(input: Pick<ClassifyInput, 'query' | 'responseBody'>): LibraryChange | null;
+}
+
 /**
- * Whether a request with this method and full path can change the library at all (decided before the router runs,
- * so `syncToSupabase` observes only those: chats and other traffic cost it nothing).
+ * The library change this request may cause, or null when it cannot change the library (chats and every other
+ * route: `syncToSupabase` then observes nothing). Decided once, before the router runs.
  */
+export function matchChangeRequest(method: string, path: string): ChangeRequest | null {
+  if (CHAT.test(path)) return null;
+  for (const route of routes) {
+    if (route.method !== method) continue;
+    const match = route.pattern.exec(path);
+    if (match) {
+      return {
+        readsResponse: route.readsResponse === true,
+        readsQuery: route.readsQuery === true,
+        change: (input) => route.toChange(match, input),
+      };
+    }
+  }
+  return null;
+}
+
+/** Whether a request with this method and full path can change the library at all. */
 export function mayChangeLibrary(method: string, path: string): boolean {
-  if (CHAT.test(path)) return false;
-  return routes.some((route) => route.method === method && route.pattern.test(path));
+  return matchChangeRequest(method, path) !== null;
 }
 
 export function classifyChange(input: ClassifyInput): LibraryChange | null {
-  if (CHAT.test(input.path)) return null;
-  for (const route of routes) {
-    if (route.method !== input.method) continue;
-    const match = route.pattern.exec(input.path);
-    if (match) return route.toChange(match, input);
-  }
-  return null;
+  return matchChangeRequest(input.method, input.path)?.change(input) ?? null;
 }
 
 function agentFromResponse(body: unknown): LibraryChange | null {
@@ -84,7 +113,7 @@ function groupFromCreate(body: unknown): LibraryChange | null {
 }
 
 /** Deleting a prompt version deletes its group when it was the last one; LibreChat then returns `promptGroup`. */
-function groupFromPromptDelete(input: ClassifyInput): LibraryChange | null {
+function groupFromPromptDelete(input: Pick<ClassifyInput, 'query' | 'responseBody'>): LibraryChange | null {
   const response = input.responseBody as { promptGroup?: { id?: unknown } } | undefined;
   const groupId = response?.promptGroup?.id ?? input.query.groupId;
   if (!groupId || typeof groupId !== 'string' && typeof groupId !== 'object') return null;

@@ -1,38 +1,53 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from '../core/logger.js';
 import type { LibrarySync } from '../library/sync.js';
-import { classifyChange, mayChangeLibrary } from './classify.js';
-import { observeResponse } from './response.js';
-import type { PendingWork } from './pending-work.js';
+import { matchChangeRequest, type ChangeRequest } from './classify.js';
+import { afterResponseSent, requestPath, requestUser } from './response.js';
 
 export interface SyncMiddlewareDependencies {
   sync: LibrarySync;
   logger: Logger;
-  pending?: PendingWork;
 }
+
+const NO_QUERY: Record<string, unknown> = Object.freeze({});
 
 /**
  * `syncToSupabase`: mounted before LibreChat's agents, prompts, permissions (and files, for avatars) routers.
- * After a 2xx response it queues the changed item; it never alters, delays or fails the response.
+ * The route is recognised before the router runs; once a 2xx response has been sent, the changed item is queued
+ * (synchronously, in the response's `finish` event: delivery happens later, in the background). It never alters,
+ * delays or fails the response. `res.json` is observed only on the routes whose change is read from the body.
  */
 export function createSyncMiddleware(deps: SyncMiddlewareDependencies): RequestHandler {
+  const onError = (error: unknown) => deps.logger.warn('could not queue a library change', { error });
   return function syncToSupabase(req: Request, res: Response, next: NextFunction) {
-    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
+    const method = req.method;
+    if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return next();
+    let request: ChangeRequest | null;
     try {
-      if (!mayChangeLibrary(req.method, `${req.baseUrl}${req.path}`)) return next();
-      observeResponse(req, res, (handled) => {
-        if (handled.status < 200 || handled.status >= 300) return;
-        try {
-          const change = classifyChange(handled);
-          if (!change) return;
-          deps.sync.notify(change, handled.user);
-        } catch (error) {
-          deps.logger.warn('could not queue a library change', { error, path: handled.path });
-        }
-      }, { pending: deps.pending });
+      request = matchChangeRequest(method, requestPath(req));
     } catch (error) {
-      deps.logger.warn('syncToSupabase could not observe a request', { error });
+      deps.logger.warn('syncToSupabase could not classify a request', { error });
+      request = null;
     }
+    if (!request) return next();
+    const changeRequest = request;
+    let responseBody: unknown;
+    if (changeRequest.readsResponse) {
+      const originalJson = res.json;
+      res.json = function observedJson(this: Response, body?: unknown) {
+        responseBody = body;
+        return originalJson.call(this, body);
+      } as Response['json'];
+    }
+    afterResponseSent(
+      res,
+      () => {
+        if (res.statusCode < 200 || res.statusCode >= 300) return;
+        const change = changeRequest.change({ responseBody, query: changeRequest.readsQuery ? (req.query as Record<string, unknown>) : NO_QUERY });
+        if (change) deps.sync.notify(change, requestUser(req));
+      },
+      onError,
+    );
     next();
   };
 }
