@@ -112,6 +112,12 @@ export interface LibreChatUser {
 
 const VIEW = 1;
 
+/**
+ * LibreChat (v0.8) keeps every earlier version of an agent in `versions`, a full copy each: an agent edited a hundred
+ * times carries a hundred copies. Nothing of the library comes from them, so agents are read without it.
+ */
+const AGENT_FIELDS = { projection: { versions: 0 } } as const;
+
 /** Most ids in one `$in` query (a delivery batch is 500 changes by default). */
 const IN_CHUNK = 1000;
 
@@ -126,24 +132,24 @@ export class LibreChatSource {
   constructor(private readonly db: MongoDbLike) {}
 
   async agentById(agentId: string): Promise<AgentDocument | null> {
-    return (await this.db.collection('agents').findOne({ id: agentId })) as AgentDocument | null;
+    return (await this.db.collection('agents').findOne({ id: agentId }, AGENT_FIELDS)) as AgentDocument | null;
   }
 
   async agentByMongoId(mongoId: string): Promise<AgentDocument | null> {
     const oid = this.toObjectId(mongoId);
     if (!oid) return null;
-    return (await this.db.collection('agents').findOne({ _id: oid })) as AgentDocument | null;
+    return (await this.db.collection('agents').findOne({ _id: oid }, AGENT_FIELDS)) as AgentDocument | null;
   }
 
   /** Agents by `agent_…` id. */
   async agentsByIds(agentIds: string[]): Promise<Map<string, AgentDocument>> {
-    const docs = await this.findIn('agents', 'id', unique(agentIds));
+    const docs = await this.findIn('agents', 'id', unique(agentIds), AGENT_FIELDS.projection);
     return byKey(docs as unknown as AgentDocument[], (doc) => doc.id);
   }
 
   /** Agents by Mongo `_id` (hex); keys are lowercase hex. */
   async agentsByMongoIds(mongoIds: string[]): Promise<Map<string, AgentDocument>> {
-    const docs = await this.findIn('agents', '_id', this.toObjectIds(mongoIds));
+    const docs = await this.findIn('agents', '_id', this.toObjectIds(mongoIds), AGENT_FIELDS.projection);
     return byKey(docs as unknown as AgentDocument[], (doc) => String(doc._id));
   }
 
@@ -251,7 +257,7 @@ export class LibreChatSource {
 
   /** Every agent (for reconciliation), streamed. */
   allAgents(): AsyncIterable<Record<string, unknown>> {
-    return this.db.collection('agents').find({});
+    return this.db.collection('agents').find({}, AGENT_FIELDS);
   }
 
   allPromptGroups(): AsyncIterable<Record<string, unknown>> {
@@ -263,7 +269,7 @@ export class LibreChatSource {
     collection: string,
     field: string,
     values: unknown[],
-    projection?: Record<string, 1>,
+    projection?: Record<string, 0 | 1>,
     filter: Record<string, unknown> = {},
   ): Promise<Record<string, unknown>[]> {
     const found: Record<string, unknown>[] = [];

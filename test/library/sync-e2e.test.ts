@@ -119,6 +119,15 @@ describe.skipIf(!mongoUrl)(`syncToSupabase and trackUsage against the LibreChat 
     expect(row).toMatchObject({ name: 'Pipeline coach v2', is_default: true, category: 'finance_legal', category_source: 'manual', usage_count: '41' });
   });
 
+  it('reads agents without their `versions` history (a full copy per edit in LibreChat v0.8)', async () => {
+    const stored = await librechat.connection.collection('agents').findOne({ id: agent.id });
+    expect((stored?.versions as unknown[] | undefined)?.length).toBeGreaterThan(1);
+    const read = (await lcs.internals.source.agentsByIds([agent.id])).get(agent.id);
+    expect(read).toMatchObject({ id: agent.id, name: stored?.name });
+    expect(read).not.toHaveProperty('versions');
+    expect(await lcs.internals.source.agentById(agent.id)).not.toHaveProperty('versions');
+  });
+
   it('counts completed chats exactly; failed chats, views and other endpoints are not uses', async () => {
     await db.pool.query('update public.agent_library set usage_count = 0 where librechat_agent_id = $1', [agent.id]);
     const before = (await agentRow(agent.id))[0].updated_at;
