@@ -1,4 +1,5 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
+import { mapInSlices } from '../core/slices.js';
 import { LcsError, describeError } from '../core/errors.js';
 import type { Queryable } from '../core/database.js';
 import type { CategorySource } from '../infer/index.js';
@@ -230,11 +231,12 @@ function defined(record: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined));
 }
 
-function mapAll<T>(operation: string, items: readonly T[], map: (item: T) => Record<string, unknown>): Record<string, unknown>[] {
+/** Validates and maps every item (in slices: a batch of 500 must not hold LibreChat's event loop in one stretch). */
+async function mapAll<T>(operation: string, items: readonly T[], map: (item: T) => Record<string, unknown>): Promise<Record<string, unknown>[]> {
   if (!Array.isArray(items)) {
     throw new LibraryStoreError('LCS_LIBRARY_INVALID_ITEM', `${operation}: expected an array of items`, { retryable: false });
   }
-  return items.map((item, index) => {
+  return mapInSlices(items, (item, index) => {
     try {
       if (typeof item !== 'object' || item === null) throw new ItemProblem('must be an object');
       return defined(map(item));
@@ -433,27 +435,27 @@ function createStore(caller: Caller): LibraryStore {
   return {
     transport: caller.transport,
     async upsertAgents(items) {
-      const rows = mapAll('upsertAgents', items, agentToRow);
+      const rows = await mapAll('upsertAgents', items, agentToRow);
       if (rows.length === 0) return { ...emptyUpsert };
       return toUpsertSummary(await caller.scalar('lcs_upsert_agents', { items: rows }));
     },
     async upsertPrompts(items) {
-      const rows = mapAll('upsertPrompts', items, promptToRow);
+      const rows = await mapAll('upsertPrompts', items, promptToRow);
       if (rows.length === 0) return { ...emptyUpsert };
       return toUpsertSummary(await caller.scalar('lcs_upsert_prompts', { items: rows }));
     },
     async removeAgents(items) {
-      const rows = mapAll('removeAgents', items, removalToRow);
+      const rows = await mapAll('removeAgents', items, removalToRow);
       if (rows.length === 0) return { ...emptyRemove };
       return toRemoveSummary(await caller.scalar('lcs_remove_agents', { items: rows }));
     },
     async removePrompts(items) {
-      const rows = mapAll('removePrompts', items, removalToRow);
+      const rows = await mapAll('removePrompts', items, removalToRow);
       if (rows.length === 0) return { ...emptyRemove };
       return toRemoveSummary(await caller.scalar('lcs_remove_prompts', { items: rows }));
     },
     async recordUsage(events) {
-      const rows = mapAll('recordUsage', events, usageToRow);
+      const rows = await mapAll('recordUsage', events, usageToRow);
       if (rows.length === 0) return { ...emptyUsage };
       return toUsageSummary(await caller.scalar('lcs_record_usage', { events: rows }));
     },

@@ -1,4 +1,5 @@
 import type { Logger } from '../core/logger.js';
+import { mapInSlices } from '../core/slices.js';
 import type { LibraryChange } from '../middleware/classify.js';
 import { userCacheKey, type LibreChatRequestUser } from '../middleware/response.js';
 import { DeliveryQueue, type DeliveryStats } from './delivery.js';
@@ -177,7 +178,8 @@ export class LibrarySync {
     const placedGroups = [...groups.values()].filter((group) => placements.get(group));
     const productions = await source.productionPrompts(placedGroups);
 
-    return changes.map((change): Operation[] => {
+    // Mapped in slices: a batch of 500 items must not hold LibreChat's event loop in one stretch.
+    return mapInSlices(changes, (change): Operation[] => {
       if (change.kind === 'agent') {
         if (change.deleted) return [{ type: 'removeAgent', removal: { librechatId: change.agentId, removedAt: now } }];
         const agent = agentOf(change);
