@@ -124,6 +124,7 @@ export function createLibreChatSupabase(options: LibreChatSupabaseOptions & Orga
     retryDelayMs: resolved.retryDelayMs,
     maxRetryDelayMs: resolved.maxRetryDelayMs,
     deliveryDelayMs: resolved.deliveryDelayMs ?? 250,
+    deliveryIntervalMs: resolved.deliveryIntervalMs ?? 1000,
     isPermanent: (error) => error instanceof LibraryStoreError && !error.retryable,
     // Our writes changed these organizations' libraries: refresh their cached lists (never on the request path).
     onDelivered: (organizationIds) => pending.track(injector.refresh(organizationIds)),

@@ -25,6 +25,12 @@ export interface DeliveryOptions<T> {
    * busy answering requests. `flush()` does not wait for it.
    */
   delayMs?: number;
+  /**
+   * Least time between the starts of two batches while changes keep arriving (ms, default 0). The first change after
+   * a quiet spell still goes out after `delayMs`; under a steady stream of edits the background work (LibreChat reads,
+   * Supabase writes, list refreshes) stays at one batch per interval, whatever the edit rate. `flush()` does not wait.
+   */
+  minIntervalMs?: number;
 }
 
 export interface DeliveryStats {
@@ -47,6 +53,9 @@ export class DeliveryQueue<T> {
   private readonly retryDelayMs: number;
   private readonly maxRetryDelayMs: number;
   private readonly delayMs: number;
+  private readonly minIntervalMs: number;
+  /** When the last batch started (performance.now()), for `minIntervalMs`. */
+  private lastBatchAt = -Infinity;
   private delayTimer: NodeJS.Timeout | undefined;
   private consecutiveFailures = 0;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -71,6 +80,7 @@ export class DeliveryQueue<T> {
     this.retryDelayMs = options.retryDelayMs ?? 250;
     this.maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
     this.delayMs = options.delayMs ?? 0;
+    this.minIntervalMs = options.minIntervalMs ?? 0;
   }
 
   /** Queues the latest state of one item; an older queued state of the same key is replaced. */
@@ -116,7 +126,7 @@ export class DeliveryQueue<T> {
     return left;
   }
 
-  private schedule(immediately = false): void {
+  private schedule(immediately = false, gathered = false): void {
     if (this.closed) return;
     if (this.retryTimer && !immediately) return;
     if (immediately && this.retryTimer && this.consecutiveFailures === 0) {
@@ -130,11 +140,14 @@ export class DeliveryQueue<T> {
     }
     if (this.delayTimer) return; // a drain starts when the gathering delay is over
     if (this.worker.size > 0) return; // a drain is already queued behind the running one
-    if (this.delayMs > 0 && !immediately) {
+    // Gather for delayMs, and keep minIntervalMs after the last batch's start. Checked again when the timer fires:
+    // a batch that started meanwhile (a flush, a full batch) moves the earliest time of the next one.
+    const wait = immediately ? 0 : Math.max(gathered ? 0 : this.delayMs, this.lastBatchAt + this.minIntervalMs - performance.now());
+    if (wait > 0) {
       this.delayTimer = setTimeout(() => {
         this.delayTimer = undefined;
-        this.schedule(true);
-      }, this.delayMs);
+        this.schedule(false, true);
+      }, wait);
       return;
     }
     // Wait one turn of the event loop so changes made together are coalesced and batched together.
@@ -146,6 +159,7 @@ export class DeliveryQueue<T> {
 
   private async drain(): Promise<void> {
     while (!this.closed && this.pending.size > 0) {
+      this.lastBatchAt = performance.now();
       const keys = [...this.pending.keys()].slice(0, this.batchSize);
       const batch = keys.map((key) => this.pending.get(key)!);
       for (const key of keys) this.pending.delete(key);
@@ -158,7 +172,7 @@ export class DeliveryQueue<T> {
         this.stats.lastDeliveredAt = new Date().toISOString();
         // What arrived while this batch was written gathers for the delay too (unless a flush waits or a full
         // batch is ready): a steady stream of edits becomes a few batches a second, not one small batch per write.
-        if (this.delayMs > 0 && this.idleWaiters.length === 0 && this.pending.size > 0 && this.pending.size < this.batchSize) {
+        if ((this.delayMs > 0 || this.minIntervalMs > 0) && this.idleWaiters.length === 0 && this.pending.size > 0 && this.pending.size < this.batchSize) {
           this.schedule();
           return;
         }

@@ -29,9 +29,15 @@ export interface LibreChatSupabaseOptions {
   maxRetryDelayMs?: number;
   /**
    * How long changes gather before they are written (default 250 ms; 0: at once). Rapid edits of one agent become
-   * one write, and the background work stays at a few batches a second however busy LibreChat is.
+   * one write.
    */
   deliveryDelayMs?: number;
+  /**
+   * Least time between two deliveries while edits keep coming (default 1000 ms; 0: none). An edit after a quiet spell
+   * is written after `deliveryDelayMs`; under a steady stream the background work on LibreChat's event loop (Mongo
+   * reads, Supabase writes, list refreshes) stays at one batch per interval, however busy LibreChat is.
+   */
+  deliveryIntervalMs?: number;
   usageFlushIntervalMs?: number;
   organizationCacheTtlMs?: number;
   /** Report delivery health (queue depth, last error) to Postgres every N ms for the dashboard (default 15 s; 0: off). */
@@ -57,6 +63,7 @@ const optionsSchema = z
     retryDelayMs: z.number().int().positive().optional(),
     maxRetryDelayMs: z.number().int().positive().optional(),
     deliveryDelayMs: z.number().int().nonnegative().optional(),
+    deliveryIntervalMs: z.number().int().nonnegative().optional(),
     usageFlushIntervalMs: z.number().int().positive().optional(),
     organizationCacheTtlMs: z.number().int().nonnegative().optional(),
     reconcileIntervalMs: z.number().int().nonnegative().optional(),

@@ -61,6 +61,8 @@ export interface LibrarySyncOptions {
   maxRetryDelayMs?: number;
   /** How long changes gather before a batch is written (ms; see DeliveryQueue). */
   deliveryDelayMs?: number;
+  /** Least time between deliveries under a steady stream of changes (ms; see DeliveryQueue `minIntervalMs`). */
+  deliveryIntervalMs?: number;
   isPermanent?: (error: unknown) => boolean;
   /**
    * After a batch is written: the organizations whose library changed, or 'all' when items were removed from
@@ -102,6 +104,7 @@ export class LibrarySync {
       retryDelayMs: options.retryDelayMs,
       maxRetryDelayMs: options.maxRetryDelayMs,
       delayMs: options.deliveryDelayMs,
+      minIntervalMs: options.deliveryIntervalMs,
       isPermanent: options.isPermanent,
     });
   }

@@ -58,6 +58,43 @@ describe('DeliveryQueue', () => {
     expect(batches.length).toBeLessThanOrEqual(8);
   });
 
+  it('with minIntervalMs, a quiet spell is followed by a quick delivery, a steady stream by one batch per interval', async () => {
+    const batches: Array<{ at: number; items: string[] }> = [];
+    const started = performance.now();
+    const queue = new DeliveryQueue<string>({
+      deliver: async (batch) => void batches.push({ at: performance.now() - started, items: batch }),
+      logger: silentLogger,
+      delayMs: 20,
+      minIntervalMs: 200,
+    });
+    // First edit after a quiet spell: out after delayMs, not after the interval.
+    queue.enqueue('first', 'first');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(batches.map((b) => b.items)).toEqual([['first']]);
+    expect(batches[0]!.at).toBeLessThan(90);
+
+    // A steady stream for ~700 ms: batches at least 200 ms apart (about 4), nothing lost, nothing twice.
+    let i = 0;
+    while (performance.now() - started < 800) {
+      queue.enqueue(`item-${i % 7}`, `v${i}`);
+      i += 1;
+      await new Promise((resolve) => setTimeout(resolve, 3));
+    }
+    const stream = batches.slice(1); // the stream's batches before flush()
+    const flushStarted = performance.now();
+    await queue.flush(); // does not wait for the interval
+    expect(performance.now() - flushStarted).toBeLessThan(100);
+    for (let k = 1; k < stream.length; k += 1) expect(stream[k]!.at - stream[k - 1]!.at).toBeGreaterThanOrEqual(190);
+    expect(stream.length).toBeLessThanOrEqual(6);
+    // Each item's latest state was delivered last.
+    const last = new Map<string, string>();
+    for (const batch of batches) for (const item of batch.items) last.set(item.startsWith('v') ? `item-${Number(item.slice(1)) % 7}` : item, item);
+    for (let k = 0; k < 7; k += 1) {
+      const newest = [...Array(i).keys()].filter((n) => n % 7 === k).pop();
+      if (newest !== undefined) expect(last.get(`item-${k}`)).toBe(`v${newest}`);
+    }
+  });
+
   it('keeps everything while the store fails and delivers it all when it returns', async () => {
     let down = true;
     const written = new Set<string>();
