@@ -19,6 +19,8 @@ export interface AppWorkerData {
   /** Library mode: where Supabase (Postgres) and LibreChat's Mongo are. */
   databaseUrl?: string;
   mongoUrl?: string;
+  /** Library mode: options on top of the defaults (for side-by-side experiments, `bench/library/variants.ts`). */
+  libraryOptions?: Record<string, unknown>;
   /** Baseline mode: items appended to LibreChat's list page (the organization items the library would merge). */
   extraListItems?: unknown[];
 }
@@ -26,7 +28,7 @@ export interface AppWorkerData {
 const data = workerData as AppWorkerData;
 let lcs: LibreChatSupabase | null = null;
 if (data.mode === 'library') {
-  lcs = createLibreChatSupabase({ databaseUrl: data.databaseUrl, librechatMongoUri: data.mongoUrl, logger: silentLogger, backgroundIntervalMs: 0 });
+  lcs = createLibreChatSupabase({ databaseUrl: data.databaseUrl, librechatMongoUri: data.mongoUrl, logger: silentLogger, backgroundIntervalMs: 0, ...data.libraryOptions });
 }
 const library = lcs;
 const app = librechatShapedApp(

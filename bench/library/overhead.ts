@@ -218,7 +218,7 @@ function phaseTargetRows(prefix: string, label: string, times: PhaseTimes): Benc
 }
 
 export async function overheadBench(context: BenchContext): Promise<BenchResult[]> {
-  const sizes = context.quick ? { warmup: 50, requests: 300 } : { warmup: 200, requests: Number(process.env.BENCH_OVERHEAD_REQUESTS ?? 8000) };
+  const sizes = context.quick ? { warmup: 50, requests: 300 } : { warmup: 200, requests: Number(process.env.BENCH_OVERHEAD_REQUESTS ?? 20_000) };
   const database = await context.database('bench_overhead');
   const mongoUrl = await context.mongoDatabase('bench_overhead');
   const member = await seedOrganization(database.pool, 'overhead');
