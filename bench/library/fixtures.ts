@@ -1,6 +1,8 @@
 import { MongoClient, ObjectId } from 'mongodb';
 import type pg from 'pg';
+import { agentItem } from '../../src/library/items.js';
 import type { AgentDocument } from '../../src/library/librechat-source.js';
+import { createPgLibraryStore } from '../../src/library/store.js';
 import type { LibreChatRequestUser } from '../../src/middleware/response.js';
 
 /** A LibreChat user as `req.user` after LibreChat's auth, member of one organization in Supabase. */
@@ -84,4 +86,17 @@ export async function seedLibreChat(mongoUrl: string, member: BenchMember, agent
   } finally {
     await client.close();
   }
+}
+
+/**
+ * An organization with one member who authored `count` publicly shared agents, in LibreChat's Mongo and already in the
+ * organization's library (so a list merge has `count` items to add).
+ */
+export async function seedSharedAgents(pool: pg.Pool, mongoUrl: string, slug: string, count: number): Promise<{ member: BenchMember; agentIds: string[] }> {
+  const member = await seedOrganization(pool, slug);
+  const documents = agentDocuments(slug, count, member.user.id);
+  await seedLibreChat(mongoUrl, member, documents);
+  const now = new Date().toISOString();
+  await createPgLibraryStore(pool).upsertAgents(documents.map((doc) => agentItem(member.organizationId, doc, member.user.email, { sharedAt: now, shareScope: 'public' })));
+  return { member, agentIds: documents.map((doc) => doc.id) };
 }

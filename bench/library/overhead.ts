@@ -12,13 +12,12 @@
  * Supabase down (connections refused).
  */
 import http from 'node:http';
-import { agentItem } from '../../src/library/items.js';
-import { createPgLibraryStore } from '../../src/library/store.js';
 import type { BenchContext, BenchResult } from '../support/context.js';
 import { percentile, round } from '../support/stats.js';
+import { timedRequest } from '../support/http.js';
 import { startTsWorker, type TsWorker } from '../support/worker.js';
 import type { AppWorkerData } from './app-worker.js';
-import { agentDocuments, seedLibreChat, seedOrganization } from './fixtures.js';
+import { seedSharedAgents } from './fixtures.js';
 
 const SUPABASE_DELAY_MS = 300;
 
@@ -76,32 +75,6 @@ async function startServer(data: AppWorkerData): Promise<Server> {
   };
 }
 
-/** One request; resolves with the time to the last byte of the response (ms) and the body. */
-function send(server: Server, method: string, path: string, body?: unknown): Promise<{ ms: number; status: number; text: string }> {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port: server.port,
-        method,
-        path,
-        agent: server.agent,
-        headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ ms: performance.now() - started, status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
 async function call(server: Server, route: Route, i: number, agentIds: string[]): Promise<{ ms: number; text: string }> {
   const agentId = agentIds[i % agentIds.length]!;
   const [method, path, body]: [string, string, unknown?] =
@@ -110,7 +83,7 @@ async function call(server: Server, route: Route, i: number, agentIds: string[])
       : route === 'chat'
         ? ['POST', '/api/agents/chat', { agent_id: agentId, text: `hello ${i}`, endpoint: 'agents', conversationId: 'new' }]
         : ['PATCH', `/api/agents/${agentId}`, { name: `renamed ${i}` }];
-  const response = await send(server, method, path, body);
+  const response = await timedRequest(server, method, path, body);
   if (response.status < 200 || response.status >= 300) throw new Error(`${method} ${path} answered ${response.status}: ${response.text.slice(0, 200)}`);
   return response;
 }
@@ -221,15 +194,8 @@ export async function overheadBench(context: BenchContext): Promise<BenchResult[
   const sizes = context.quick ? { warmup: 50, requests: 300 } : { warmup: 200, requests: Number(process.env.BENCH_OVERHEAD_REQUESTS ?? 20_000) };
   const database = await context.database('bench_overhead');
   const mongoUrl = await context.mongoDatabase('bench_overhead');
-  const member = await seedOrganization(database.pool, 'overhead');
-  const documents = agentDocuments('overhead', 50, member.user.id);
-  const agentIds = documents.map((doc) => doc.id);
-  await seedLibreChat(mongoUrl, member, documents);
   // The organization's library already holds these agents: the list merge has 50 items to add to LibreChat's page.
-  const now = new Date().toISOString();
-  await createPgLibraryStore(database.pool).upsertAgents(
-    documents.map((doc) => agentItem(member.organizationId, doc, member.user.email, { sharedAt: now, shareScope: 'public' })),
-  );
+  const { member, agentIds } = await seedSharedAgents(database.pool, mongoUrl, 'overhead', 50);
 
   const rows: BenchResult[] = [];
   const closers: Array<() => Promise<void>> = [];

@@ -10,13 +10,12 @@
  * A variant's options go to `createLibreChatSupabase`; `supabaseDelayMs` puts its Postgres behind the delay proxy.
  */
 import http from 'node:http';
-import { agentItem } from '../../src/library/items.js';
-import { createPgLibraryStore } from '../../src/library/store.js';
 import { createServiceHost } from '../support/context.js';
+import { timedRequest } from '../support/http.js';
 import { percentile } from '../support/stats.js';
 import { startTsWorker, type TsWorker } from '../support/worker.js';
 import type { AppWorkerData } from './app-worker.js';
-import { agentDocuments, seedLibreChat, seedOrganization } from './fixtures.js';
+import { seedSharedAgents } from './fixtures.js';
 
 const variants = JSON.parse(process.env.VARIANTS ?? '{"now":{},"every250ms":{"deliveryIntervalMs":0},"held":{"deliveryDelayMs":60000}}') as Record<
   string,
@@ -36,29 +35,7 @@ async function startServer(data: AppWorkerData): Promise<Server> {
   return { worker, port: await worker.ask<number>({ type: 'port' }), agent: new http.Agent({ keepAlive: true, maxSockets: 1 }) };
 }
 
-function request(server: Server, method: string, path: string, body?: unknown): Promise<number> {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port: server.port,
-        method,
-        path,
-        agent: server.agent,
-        headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(performance.now() - started));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
+const request = async (server: Server, method: string, path: string, body?: unknown) => (await timedRequest(server, method, path, body)).ms;
 
 const host = createServiceHost();
 const context = host.context('variants');
@@ -66,14 +43,7 @@ const database = await context.database('bench_variants');
 const closers: Array<() => Promise<unknown>> = [];
 try {
   const mongoUrl = await context.mongoDatabase('bench_variants');
-  const member = await seedOrganization(database.pool, 'variants');
-  const documents = agentDocuments('variants', 50, member.user.id);
-  const agentIds = documents.map((doc) => doc.id);
-  await seedLibreChat(mongoUrl, member, documents);
-  const now = new Date().toISOString();
-  await createPgLibraryStore(database.pool).upsertAgents(
-    documents.map((doc) => agentItem(member.organizationId, doc, member.user.email, { sharedAt: now, shareScope: 'public' })),
-  );
+  const { member, agentIds } = await seedSharedAgents(database.pool, mongoUrl, 'variants', 50);
 
   const baseline = await startServer({ mode: 'baseline', member, agentIds });
   closers.push(() => baseline.worker.stop());
