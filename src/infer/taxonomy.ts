@@ -37,7 +37,7 @@ export const DEFAULT_CATEGORIES = {
       abm: 3, ads: 3, advertising: 3, adwords: 3, battlecard: 3, bdr: 3, branding: 3, campaign: 3, cpc: 3, crm: 3,
       ctr: 3, drip: 3, gtm: 3, hashtag: 3, hubspot: 3, influencer: 3, marketer: 3, marketing: 3, nurture: 3,
       outreach: 3, pitch: 3, ppc: 3, prospect: 3, remarketing: 3, retargeting: 3, roas: 3, sales: 3, salesforce: 3,
-      salesperson: 3, sdr: 3, seo: 3, slogan: 3, tagline: 3, upsell: 3, ad: 2, affiliate: 2, b2b: 2, b2c: 2,
+      salesperson: 3, sdr: 3, serp: 3, seo: 3, slogan: 3, tagline: 3, upsell: 3, ad: 2, affiliate: 2, b2b: 2, b2c: 2,
       buyer: 2, commission: 2, competitor: 2, conversion: 2, copywriting: 2, cta: 2, deal: 2, followers: 2,
       funnel: 2, instagram: 2, lead: 2, lifecycle: 2, negotiate: 2, negotiation: 2, objection: 2, persona: 2,
       positioning: 2, promo: 2, promotional: 2, publicity: 2, qualify: 2, quota: 2, rfp: 2, sell: 2, sem: 2,
@@ -49,6 +49,7 @@ export const DEFAULT_CATEGORIES = {
       ventes: 3, verkauf: 3, vertrieb: 3, werbung: 3, comercial: 2,
     },
     phrases: {
+      'keyword cluster': 4, 'keyword research': 4, 'search intent': 4,
       'account executive': 4, 'ad copy': 4, 'ad creative': 4, 'brand awareness': 4, 'buyer persona': 4,
       'close the deal': 4, 'cold call': 4, 'cold email': 4, 'cold outreach': 4, 'competitive analysis': 4,
       'content marketing': 4, 'demand gen': 4, 'demand generation': 4, 'email campaign': 4, 'email marketing': 4,
@@ -76,6 +77,7 @@ export const DEFAULT_CATEGORIES = {
       suporte: 3,
     },
     phrases: {
+      'tier 1': 3, 'tier 2': 3,
       'angry customer': 4, 'call center': 4, 'canned response': 4, 'chat support': 4, 'contact center': 4,
       'customer care': 4, 'customer complaint': 4, 'customer onboarding': 4, 'customer service': 4,
       'customer support': 4, 'de escalate': 4, 'help center': 4, 'help centre': 4, 'help desk': 4,
@@ -101,11 +103,11 @@ export const DEFAULT_CATEGORIES = {
       lint: 3, linter: 3, microservice: 3, mongodb: 3, mysql: 3, nginx: 3, npm: 3, observability: 3, owasp: 3,
       pentest: 3, php: 3, playwright: 3, postgres: 3, postgresql: 3, profiler: 3, programmer: 3, programming: 3,
       rebase: 3, refactor: 3, regex: 3, sdk: 3, selenium: 3, serverless: 3, software: 3, sre: 3, ssh: 3,
-      stacktrace: 3, sysadmin: 3, terraform: 3, typescript: 3, vscode: 3, vue: 3, wcag: 3, xss: 3, accessibility: 2,
+      stacktrace: 3, sysadmin: 3, terraform: 3, typescript: 3, vscode: 3, vue: 3, wcag: 3, xss: 3, cve: 3, dependabot: 3, oncall: 3, pagerduty: 3, postmortem: 3, snyk: 3, accessibility: 2,
       algorithm: 2, android: 2, architecture: 2, aria: 2, authentication: 2, aws: 2, azure: 2, bash: 2, cdn: 2,
       cli: 2, cloud: 2, commit: 2, compile: 2, container: 2, cpu: 2, crash: 2, css: 2, database: 2, db: 2, dev: 2,
       diff: 2, dns: 2, downtime: 2, encryption: 2, endpoint: 2, engineer: 2, exception: 2, firewall: 2, gcp: 2,
-      grafana: 2, helm: 2, html: 2, ide: 2, infrastructure: 2, ios: 2, java: 2, json: 2, lambda: 2, latency: 2,
+      grafana: 2, helm: 2, html: 2, ide: 2, incident: 2, failover: 2, infrastructure: 2, ios: 2, java: 2, json: 2, lambda: 2, latency: 2,
       linux: 2, monitoring: 2, oauth: 2, outage: 2, pip: 2, printer: 2, profiling: 2, prometheus: 2, python: 2,
       rails: 2, rds: 2, react: 2, repo: 2, repository: 2, rollback: 2, ruby: 2, runtime: 2, rust: 2, s3: 2,
       scalability: 2, server: 2, ssl: 2, swift: 2, syntax: 2, tls: 2, vpn: 2, vulnerability: 2, webhook: 2, wifi: 2,
@@ -115,7 +117,7 @@ export const DEFAULT_CATEGORIES = {
       codigo: 3, desarrollador: 3, developpeur: 3, entwickler: 3, logiciel: 3, programacion: 3, programmierung: 3,
     },
     phrases: {
-      'attack surface': 4, 'build failure': 4, 'ci cd': 4, 'code review': 4, 'code snippet': 4,
+      'on call': 4, 'security advisory': 3, 'attack surface': 4, 'build failure': 4, 'ci cd': 4, 'code review': 4, 'code snippet': 4,
       'end to end test': 4, 'infrastructure as code': 4, 'integration test': 4, 'it help desk': 4, 'it helpdesk': 4,
       'it security': 4, 'it support': 4, 'load balancer': 4, 'memory leak': 4, 'penetration test': 4,
       'production outage': 4, 'programming language': 4, 'pull request': 4, 'regular expression': 4,
@@ -132,7 +134,7 @@ export const DEFAULT_CATEGORIES = {
       dataset: 3, dplyr: 3, etl: 3, ga4: 3, ggplot: 3, jupyter: 3, kpi: 3, looker: 3, matplotlib: 3, median: 3,
       mixpanel: 3, numpy: 3, outlier: 3, pandas: 3, percentile: 3, pivot: 3, predictive: 3, regression: 3,
       scikit: 3, seaborn: 3, seasonality: 3, sklearn: 3, sql: 3, statistic: 3, statistical: 3, stats: 3, tableau: 3,
-      tidyverse: 3, visualisation: 3, visualization: 3, vlookup: 3, amplitude: 2, analyse: 2, analyser: 2,
+      tidyverse: 3, visualisation: 3, visualization: 3, vlookup: 3, crosstab: 3, amplitude: 2, analyse: 2, analyser: 2,
       analysis: 2, analyze: 2, analyzer: 2, anomaly: 2, chart: 2, churn: 2, classification: 2, correlated: 2,
       data: 2, dbt: 2, excel: 2, forecast: 2, metric: 2, ml: 2, nlp: 2, prediction: 2, pytorch: 2, query: 2,
       scipy: 2, segmentation: 2, sentiment: 2, significance: 2, snowflake: 2, spreadsheet: 2, tensorflow: 2,
@@ -143,7 +145,7 @@ export const DEFAULT_CATEGORIES = {
       donnees: 2,
     },
     phrases: {
-      'a b test': 4, 'ab test': 4, 'business intelligence': 4, 'confidence interval': 4, 'data analysis': 4,
+      'cross tab': 4, 'net promoter': 3, 'response rate': 3, 'survey data': 4, 'survey responses': 3, 'survey results': 4, 'a b test': 4, 'ab test': 4, 'business intelligence': 4, 'confidence interval': 4, 'data analysis': 4,
       'data analyst': 4, 'data cleaning': 4, 'data pipeline': 4, 'data quality': 4, 'data science': 4,
       'data scientist': 4, 'data visualization': 4, 'data warehouse': 4, 'descriptive statistics': 4,
       'exploratory analysis': 4, 'feature engineering': 4, 'google analytics': 4, 'machine learning': 4,
@@ -159,7 +161,7 @@ export const DEFAULT_CATEGORIES = {
   writing_content: {
     keywords: {
       proofread: 4, proofreader: 4, article: 3, blog: 3, blogger: 3, columnist: 3, condense: 3, copyediting: 3,
-      editor: 3, editorial: 3, eulogy: 3, fanfiction: 3, fiction: 3, ghostwriter: 3, grammar: 3, haiku: 3,
+      editor: 3, editorial: 3, eulogy: 3, fanfiction: 3, fiction: 3, ghostwriter: 3, grammer: 3, grammar: 3, haiku: 3,
       journalism: 3, journalist: 3, limerick: 3, lyrics: 3, manuscript: 3, memoir: 3, microcopy: 3, novel: 3,
       obituary: 3, paraphrase: 3, paraphraser: 3, poem: 3, poetry: 3, prose: 3, punctuation: 3, readability: 3,
       rephrase: 3, reword: 3, rewrite: 3, rhyme: 3, screenplay: 3, scriptwriter: 3, shorten: 3, speechwriter: 3,
@@ -175,7 +177,7 @@ export const DEFAULT_CATEGORIES = {
       ubersetzen: 3, ubersetzung: 3, escribir: 2, schreiben: 2,
     },
     phrases: {
-      'blog post': 4, 'content writer': 4, 'creative writing': 4, 'grammar check': 4, 'short story': 4,
+      'ap style': 4, 'chicago manual': 4, 'blog post': 4, 'content writer': 4, 'creative writing': 4, 'grammar check': 4, 'short story': 4,
       'show notes': 4, 'technical writing': 4, 'ux writing': 4, 'video script': 4, 'writer s block': 4,
       'writing style': 4, 'active voice': 3, 'alt text': 3, 'content creation': 3, 'first draft': 3, 'line edit': 3,
       'op ed': 3, 'passive voice': 3, 'plain english': 3, 'plain language': 3, 'sentence structure': 3,
@@ -264,6 +266,7 @@ export const DEFAULT_CATEGORIES = {
       projet: 2, proyecto: 2, tache: 2, tarea: 2,
     },
     phrases: {
+      'catch up': 2,
       'action item': 4, 'decision log': 4, 'executive assistant': 4, 'inbox zero': 4, 'meeting minutes': 4,
       'meeting notes': 4, 'operations team': 4, 'order fulfillment': 4, 'process improvement': 4,
       'project management': 4, 'project manager': 4, 'project plan': 4, 'project status': 4, 'risk register': 4,

@@ -16,6 +16,7 @@ function load(file: string): LabeledItem[] {
 
 const tuning = load('category-labeled.json');
 const heldOut = load('category-heldout.json');
+const blind = load('category-blind.json');
 const categories = [...new Set([...Object.keys(DEFAULT_CATEGORIES), GENERAL_CATEGORY])];
 
 function accuracy(items: LabeledItem[]): { correct: number; total: number; rate: number } {
@@ -27,13 +28,14 @@ describe('category inference accuracy on labeled agent and prompt descriptions',
   it('the fixtures are large, labeled with known categories, and cover every category', () => {
     expect(tuning.length).toBeGreaterThanOrEqual(180);
     expect(heldOut.length).toBeGreaterThanOrEqual(60);
-    for (const item of [...tuning, ...heldOut]) {
+    for (const item of [...tuning, ...heldOut, ...blind]) {
       expect(categories, item.name).toContain(item.expected);
       expect(typeof item.name).toBe('string');
     }
     for (const category of categories) {
       expect(tuning.filter((item) => item.expected === category).length, category).toBeGreaterThanOrEqual(15);
       expect(heldOut.filter((item) => item.expected === category).length, category).toBeGreaterThanOrEqual(5);
+      expect(blind.filter((item) => item.expected === category).length, category).toBeGreaterThanOrEqual(10);
     }
     // Realistic noise: items without description, without instructions, with one-word names.
     expect(tuning.filter((item) => !item.description).length).toBeGreaterThanOrEqual(30);
@@ -53,5 +55,11 @@ describe('category inference accuracy on labeled agent and prompt descriptions',
     const result = accuracy(heldOut);
     console.log(`category accuracy (held-out set): ${result.correct}/${result.total} = ${(result.rate * 100).toFixed(1)}%`);
     expect(result.rate).toBeGreaterThanOrEqual(0.8);
+  });
+
+  it('reaches at least 85% on the blind set (written without seeing the taxonomy; 92.0% when first measured)', () => {
+    const result = accuracy(blind);
+    console.log(`category accuracy (blind set): ${result.correct}/${result.total} = ${(result.rate * 100).toFixed(1)}%`);
+    expect(result.rate).toBeGreaterThanOrEqual(0.85);
   });
 });
