@@ -21,8 +21,8 @@ export interface DeliveryOptions<T> {
   maxRetryDelayMs?: number;
   /**
    * How long changes gather before a batch is written (ms, default 0: the next turn of the event loop). Coalesces
-   * bursts of edits to the same item and keeps the background work to a few batches a second while LibreChat is
-   * busy answering requests. `flush()` does not wait for it.
+   * bursts of edits to the same item into one write; `minIntervalMs` bounds the rate of batches under a steady
+   * stream. `flush()` does not wait for it.
    */
   delayMs?: number;
   /**
